@@ -1,0 +1,234 @@
+"""The ``segdend`` command line: train, test, data, demo, config.
+
+Errors caused by input (a file, a key, a value) print one line and exit with status 2; a
+diverging run exits with status 3. No traceback is shown for either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from segdend import __version__
+from segdend.config import build_config, dump_toml, load_config
+from segdend.errors import DivergenceError, SegdendError
+
+EXIT_INPUT = 2
+EXIT_DIVERGED = 3
+
+
+def _print(message: str) -> None:
+    print(message, flush=True)
+
+
+def _config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default="code", help="code (default) or paper")
+    parser.add_argument("--config", action="append", type=Path, default=[], metavar="FILE",
+                        help="TOML config file (repeatable; later files win)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        dest="overrides", help="override one key, e.g. model.hidden=[500,100]")
+
+
+def _default_run_dir(config_hidden: list[int], mode: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    sizes = "-".join(str(n) for n in [784, *config_hidden, 10])
+    return Path("runs") / f"{stamp}-{mode}-{sizes}"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """segdend train."""
+    from segdend.train import resume_training, run_training
+
+    if args.resume is not None:
+        if args.overrides or args.config or args.init_params:
+            raise SegdendError("--resume continues a run with its saved config; "
+                               "it takes no --set, --config or --init-params")
+        run_dir = resume_training(args.resume, quiet=args.quiet, data_dir=args.data_dir)
+    else:
+        config = build_config(args.preset, args.config, args.overrides)
+        run_dir = args.run_dir or _default_run_dir(config.model.hidden, config.model.mode)
+        run_training(config, run_dir, quiet=args.quiet, init_params=args.init_params,
+                     data_dir=args.data_dir)
+    _print(f"run finished: {run_dir}")
+    _print(_last_metrics(Path(run_dir)))
+    return 0
+
+
+def _last_metrics(run_dir: Path) -> str:
+    with open(run_dir / "metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    last = rows[-1]
+    return (f"epoch {last['epoch']}: test error {float(last['test_error']):.2f} % "
+            f"(metrics in {run_dir / 'metrics.csv'})")
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    """segdend test RUN_DIR: repeated weight tests of a run's parameters."""
+    from segdend.data.dataset import load_dataset
+    from segdend.engines import make_engine
+    from segdend.evaluate import repeated_test_errors
+    from segdend.progress import Progress
+    from segdend.runs import RunLock, atomic_write_text
+    from segdend.train import params_from_arrays
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "config.toml").is_file():
+        raise SegdendError(f"'{run_dir}' is not a run directory (no config.toml)")
+    config = load_config(run_dir / "config.toml")
+    params = _final_params(run_dir, params_from_arrays)
+    dataset = load_dataset(config.dataset, args.data_dir)
+    n_images = min(args.examples or config.test.examples, len(dataset.test_labels))
+    engine = make_engine(config)
+    with RunLock(run_dir), Progress(n_images * args.repeats, "repeated tests", args.quiet,
+                                    unit="img") as bar:
+        errors = repeated_test_errors(engine, params, dataset, n_images, args.repeats,
+                                      progress=bar.update)
+        lines = ["repeat,test_error"] + [f"{i},{e:.4f}" for i, e in enumerate(errors)]
+        atomic_write_text(run_dir / "repeated_tests.csv", "\n".join(lines) + "\n")
+    spread = statistics.stdev(errors) if len(errors) > 1 else 0.0
+    mean = statistics.mean(errors)
+    _print(f"{args.repeats} repeated tests on {n_images} images: mean {mean:.2f} %, "
+           f"sd {spread:.2f}, min {min(errors):.2f}, max {max(errors):.2f} "
+           f"-> {run_dir / 'repeated_tests.csv'}")
+    return 0
+
+
+def _final_params(run_dir: Path, params_from_arrays):  # type: ignore[no-untyped-def]
+    from segdend.model.params import load_params
+    from segdend.runs import Checkpoints
+
+    if (run_dir / "params.npz").is_file():
+        return load_params(run_dir / "params.npz")
+    loaded = Checkpoints(run_dir).load_latest(warn=lambda m: print(f"warning: {m}",
+                                                                    file=sys.stderr))
+    if loaded is None:
+        raise SegdendError(f"'{run_dir}' has neither params.npz nor a usable checkpoint")
+    print("warning: the run is unfinished; testing its latest checkpoint", file=sys.stderr)
+    arrays = {k[2:]: v for k, v in loaded[0].items() if k.startswith("p_")}
+    return params_from_arrays(arrays)
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    """segdend data fetch|info."""
+    from segdend.data import sources
+    from segdend.data.dataset import KNOWN, fetch, load_dataset, locate
+
+    if args.data_command == "fetch":
+        path = fetch(args.name, progress=lambda m: print(m, file=sys.stderr))
+        _print(f"{args.name} ready in {path}")
+        return 0
+    _print(f"cache: {sources.cache_dir()}")
+    for name in KNOWN:
+        try:
+            found = locate(name, args.data_dir)
+        except SegdendError as error:
+            _print(f"{name}: unusable ({error})")
+            continue
+        if found is None:
+            _print(f"{name}: not available locally (segdend data fetch {name})")
+            continue
+        data = load_dataset(name, args.data_dir, allow_fetch=False)
+        _print(f"{name}: {len(data.train_labels)} training + {len(data.test_labels)} test images"
+               f" of {data.n_inputs} pixels from {data.origin} (checksums verified)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """segdend demo: one epoch of the paper's 784-500-10 spiking network, then a test."""
+    from segdend.data.dataset import load_dataset
+    from segdend.engines import resolve_engine_name
+    from segdend.train import run_training
+
+    overrides = ["train.epochs=1", "model.hidden=[500]", "model.mode=spiking", "engine=auto",
+                 *args.overrides]
+    config = build_config("code", [], overrides)
+    load_dataset("mnist", args.data_dir, progress=lambda m: print(m, file=sys.stderr))
+    run_dir = args.run_dir or _default_run_dir(config.model.hidden, "demo")
+    _print(f"demo: training 784-500-10 (spiking) for one epoch with the "
+           f"{resolve_engine_name(config)} engine -> {run_dir}")
+    began = time.perf_counter()
+    run_training(config, run_dir, quiet=args.quiet, data_dir=args.data_dir)
+    _print(_last_metrics(Path(run_dir)))
+    _print(f"demo finished in {time.perf_counter() - began:.0f} s; results in {run_dir}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """segdend config: print a resolved config as TOML."""
+    sys.stdout.write(dump_toml(build_config(args.preset, args.config, args.overrides)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="segdend",
+        description="Simulate the segregated-dendrites model of Guerguiev, Lillicrap & Richards "
+                    "(eLife 2017).",
+    )
+    parser.add_argument("--version", action="version", version=f"segdend {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a network (or --resume a run)")
+    _config_arguments(train)
+    train.add_argument("--run-dir", type=Path, help="where to write the run (default runs/...)")
+    train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run")
+    train.add_argument("--init-params", type=Path, metavar="FILE.npz",
+                       help="start from these parameters (W0, b0, ..., Y0, ...)")
+    train.add_argument("--data-dir", type=Path, help="directory with the IDX files")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(handler=cmd_train)
+
+    test = sub.add_parser("test", help="repeated weight tests of a run")
+    test.add_argument("run_dir", type=Path)
+    test.add_argument("--repeats", type=int, default=20, help="number of tests (default 20)")
+    test.add_argument("--examples", type=int, help="test images (default: the run's test.examples)")
+    test.add_argument("--data-dir", type=Path)
+    test.add_argument("--quiet", action="store_true")
+    test.set_defaults(handler=cmd_test)
+
+    data = sub.add_parser("data", help="fetch data sets or show what is available")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    fetch = data_sub.add_parser("fetch", help="download, verify and cache a data set")
+    fetch.add_argument("name", choices=["mnist", "fashion-mnist"])
+    info = data_sub.add_parser("info", help="where each data set is found")
+    info.add_argument("--data-dir", type=Path)
+    data.set_defaults(handler=cmd_data, data_dir=None)
+
+    demo = sub.add_parser("demo", help="one epoch of 784-500-10 on MNIST, then a test")
+    demo.add_argument("--run-dir", type=Path)
+    demo.add_argument("--set", action="append", default=[], dest="overrides",
+                      metavar="KEY=VALUE", help="override a key (e.g. train.examples=5000)")
+    demo.add_argument("--data-dir", type=Path)
+    demo.add_argument("--quiet", action="store_true")
+    demo.set_defaults(handler=cmd_demo)
+
+    config = sub.add_parser("config", help="print the resolved config as TOML")
+    _config_arguments(config)
+    config.set_defaults(handler=cmd_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``segdend`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "repeats", 1) is not None and getattr(args, "repeats", 1) < 1:
+        parser.error("--repeats must be at least 1")
+    try:
+        return int(args.handler(args))
+    except DivergenceError as error:
+        print(f"segdend: error: {error}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except SegdendError as error:
+        print(f"segdend: error: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("segdend: interrupted; a run can be continued with 'segdend train --resume RUN_DIR'",
+              file=sys.stderr)
+        return 130

@@ -1,0 +1,76 @@
+"""What every engine provides, and the per-example schedule the training loop hands it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from segdend.config import Config
+from segdend.model.constants import derive_constants
+from segdend.model.learning import ExampleSummary, LayerErrors
+from segdend.model.params import NetworkParams
+
+
+@dataclass
+class ExampleSchedule:
+    """Everything random about one training example except its spikes (PAPER.md §2.1–2.3)."""
+
+    index: int
+    """Global example counter (epoch × examples per epoch + position): the spike RNG counter."""
+    forward_length: int
+    target_length: int
+    plateau_offsets_forward: list[np.ndarray] | None = None
+    """Stochastic plateaus: steps before the end of the forward phase, per hidden neuron."""
+    plateau_offsets_target: list[np.ndarray] | None = None
+
+
+ExampleCallback = Callable[[int, ExampleSummary, LayerErrors], None]
+
+
+class Engine(ABC):
+    """A simulator of the network. Same config and seed → same spikes, whatever the engine."""
+
+    name: str = "abstract"
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.const = derive_constants(config.model)
+
+    @abstractmethod
+    def new_state(self, params: NetworkParams) -> dict[str, np.ndarray]:
+        """A resting network state (all potentials and spike histories at zero)."""
+
+    @abstractmethod
+    def train(
+        self,
+        params: NetworkParams,
+        state: dict[str, np.ndarray],
+        images: np.ndarray,
+        labels: np.ndarray,
+        schedules: list[ExampleSchedule],
+        callback: ExampleCallback | None = None,
+    ) -> None:
+        """Train online on ``images`` in order, updating ``params`` and ``state`` in place.
+
+        ``callback(position, summary, errors)`` is called after every example's update.
+        """
+
+    @abstractmethod
+    def output_potentials(
+        self, params: NetworkParams, images: np.ndarray, key_parts: tuple[int, ...]
+    ) -> np.ndarray:
+        """Mean output somatic potentials of each test image (one forward phase, §2.9).
+
+        Each image starts from rest; image ``i`` draws its spikes under ``(*key_parts, i)``.
+        """
+
+    def predict(
+        self, params: NetworkParams, images: np.ndarray, key_parts: tuple[int, ...]
+    ) -> np.ndarray:
+        """Predicted category of each test image: the highest mean somatic potential (§2.9)."""
+        potentials = self.output_potentials(params, images, key_parts)
+        units = self.config.model.units_per_class
+        return potentials.reshape(len(images), -1, units).mean(axis=2).argmax(axis=1)

@@ -1,0 +1,496 @@
+"""Training runs: epochs, shuffles, phase lengths, plateau times, tests, checkpoints, resume.
+
+The training loop is engine-independent. Everything random except the spikes is drawn here from
+counter-based generators keyed by (seed, purpose, epoch or example), so a resumed run recomputes
+exactly what an uninterrupted run would have used (DESIGN.md, "Engines").
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from segdend import rng
+from segdend.config import Config, dump_toml, load_config
+from segdend.data.dataset import Dataset, load_dataset
+from segdend.engines import make_engine
+from segdend.engines.base import Engine, ExampleSchedule
+from segdend.errors import DataError, DivergenceError, RunError
+from segdend.evaluate import FULL_TEST, QUICK_TEST, test_error
+from segdend.model.learning import ExampleSummary, LayerErrors
+from segdend.model.params import NetworkParams, initialise, load_params
+from segdend.progress import Progress
+from segdend.runs import (
+    Checkpoints,
+    RunLock,
+    append_text,
+    atomic_write_bytes,
+    atomic_write_text,
+    file_size,
+    truncate_to,
+)
+
+METRICS_HEADER = "epoch,test_error,train_error,seconds,examples\n"
+QUICK_HEADER = "epoch,example,examples_total,test_error\n"
+LOSS_COLUMNS = ["epoch", "example", "index", "label", "predicted", "output_loss"]
+STREAMED = ("metrics.csv", "quick_tests.csv", "recordings/losses.csv",
+            "recordings/backprop_angle.csv")
+
+
+# ------------------------------------------------------------------------ schedules
+
+
+def load_order_file(path: Path, n_train: int) -> np.ndarray:
+    """Training-set indices from a text file (whitespace-separated) or an .npy file."""
+    path = Path(path)
+    try:
+        if path.suffix == ".npy":
+            order = np.load(path, allow_pickle=False)
+        else:
+            order = np.array(path.read_text().split(), dtype=np.int64)
+    except FileNotFoundError:
+        raise DataError(f"order file '{path}' does not exist") from None
+    except (OSError, ValueError, EOFError) as error:
+        raise DataError(f"order file '{path}' must hold integer indices: {error}") from None
+    order = np.asarray(order)
+    if order.ndim != 1 or order.size == 0 or order.dtype.kind not in "iu":
+        raise DataError(f"order file '{path}' must hold a non-empty list of integer indices")
+    if order.min() < 0 or order.max() >= n_train:
+        raise DataError(
+            f"order file '{path}' has indices outside 0..{n_train - 1} (the training set size)"
+        )
+    return order.astype(np.int64)
+
+
+def epoch_order(config: Config, epoch: int, n_train: int, order: np.ndarray | None) -> np.ndarray:
+    """Indices of the training examples of ``epoch`` (0-based), in presentation order."""
+    n = config.train.examples
+    if order is not None:
+        positions = (np.arange(n) + epoch * n) % order.size
+        return order[positions]
+    rounds = math.ceil(n / n_train)
+    perms = [
+        rng.generator(config.seed, rng.STREAM_SHUFFLE, epoch, r).permutation(n_train)
+        for r in range(rounds)
+    ]
+    return np.concatenate(perms)[:n]
+
+
+def phase_lengths(config: Config, epoch: int) -> np.ndarray:
+    """Forward and target phase lengths of every example of an epoch (PAPER.md §2.1).
+
+    50 ms plus a Wald(mean 2, scale 1) extra length, floored to whole steps.
+    """
+    phases = config.phases
+    n = config.train.examples
+    if not phases.random_lengths:
+        return np.full((n, 2), phases.min_length, dtype=np.int64)
+    gen = rng.generator(config.seed, rng.STREAM_PHASES, epoch)
+    extra = gen.wald(phases.extra_mean, phases.extra_scale, size=(n, 2))
+    return phases.min_length + np.floor(extra).astype(np.int64)
+
+
+def plateau_offsets(config: Config, example_index: int, sizes: list[int]) -> list[np.ndarray]:
+    """Stochastic plateau times (Fig 6S1): steps before the phase end, per hidden neuron.
+
+    |N(0, sd)| truncated toward zero to whole steps; values above the maximum are clipped (code)
+    or redrawn (paper), PAPER.md §2.3 and §8 item 5.
+    """
+    model = config.model
+    gen = rng.generator(config.seed, rng.STREAM_PLATEAUS, example_index)
+    out = []
+    for n in sizes:
+        draws = np.abs(gen.normal(0.0, model.plateau_offset_sd, size=n)).astype(np.int64)
+        if model.plateau_offset_truncation == "clip":
+            draws = np.minimum(draws, model.plateau_offset_max)
+        else:
+            bad = draws > model.plateau_offset_max
+            while bad.any():
+                redraw = np.abs(gen.normal(0.0, model.plateau_offset_sd, size=int(bad.sum())))
+                draws[bad] = redraw.astype(np.int64)
+                bad = draws > model.plateau_offset_max
+        out.append(draws)
+    return out
+
+
+def make_schedules(
+    config: Config, epoch: int, positions: range, lengths: np.ndarray, hidden: list[int]
+) -> list[ExampleSchedule]:
+    """Schedules of the examples at ``positions`` within ``epoch``."""
+    stochastic = config.model.plateaus == "stochastic" and config.model.mode == "spiking"
+    out = []
+    for pos in positions:
+        index = epoch * config.train.examples + pos
+        schedule = ExampleSchedule(index, int(lengths[pos, 0]), int(lengths[pos, 1]))
+        if stochastic and hidden:
+            both = plateau_offsets(config, index, hidden + hidden)
+            schedule.plateau_offsets_forward = both[: len(hidden)]
+            schedule.plateau_offsets_target = both[len(hidden) :]
+        out.append(schedule)
+    return out
+
+
+# --------------------------------------------------------------------------- recorders
+
+
+@dataclass
+class Recorders:
+    """Per-example rows, buffered in memory and appended to CSV at each checkpoint."""
+
+    config: Config
+    epoch: int = 0
+    offset: int = 0
+    order: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    correct: int = 0
+    seen: int = 0
+    rows: dict[str, list[str]] = field(default_factory=dict)
+
+    def callback(self, position: int, summary: ExampleSummary, errors: LayerErrors) -> None:
+        """Called by the engine after every example."""
+        pos = self.offset + position
+        label = int(self.labels[pos])
+        predicted = summary.predicted_class(self.config.model.units_per_class)
+        self.correct += predicted == label
+        self.seen += 1
+        check_finite(summary, self.epoch, pos)
+        rec = self.config.record
+        if rec.losses:
+            hidden = ",".join(f"{v:.8g}" for v in summary.hidden_losses())
+            line = (f"{self.epoch + 1},{pos},{int(self.order[pos])},{label},{predicted},"
+                    f"{summary.output_loss(self.config.model.max_rate):.8g}")
+            self.rows.setdefault("recordings/losses.csv", []).append(
+                line + ("," + hidden if hidden else "") + "\n"
+            )
+        if rec.backprop_angle and len(errors.local) > 1:
+            angle = update_angle(errors.local[0], errors.backprop[0])
+            self.rows.setdefault("recordings/backprop_angle.csv", []).append(
+                f"{self.epoch + 1},{pos},{angle:.6f}\n"
+            )
+
+    def headers(self, n_hidden: int) -> dict[str, str]:
+        """CSV header of each recorder file."""
+        hidden = [f"hidden_loss_{k}" for k in range(n_hidden)]
+        return {
+            "recordings/losses.csv": ",".join(LOSS_COLUMNS + hidden) + "\n",
+            "recordings/backprop_angle.csv": "epoch,example,angle_degrees\n",
+        }
+
+    def flush(self, run_dir: Path, n_hidden: int) -> None:
+        """Append buffered rows to their files."""
+        headers = self.headers(n_hidden)
+        for name, lines in self.rows.items():
+            path = run_dir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            text = "".join(lines)
+            if file_size(path) == 0:
+                text = headers[name] + text
+            append_text(path, text)
+        self.rows = {}
+
+
+def update_angle(local: np.ndarray, backprop: np.ndarray) -> float:
+    """Angle in degrees between two update vectors (Fig 7A; PAPER.md §8 item 11)."""
+    denominator = float(np.linalg.norm(local) * np.linalg.norm(backprop))
+    if denominator == 0.0:
+        return 90.0
+    cosine = float(np.clip(local @ backprop / denominator, -1.0, 1.0))
+    return math.degrees(math.acos(cosine))
+
+
+def check_finite(summary: ExampleSummary, epoch: int, position: int) -> None:
+    """Stop with a clear message if a potential became NaN or infinite."""
+    for k, soma in enumerate(summary.soma_forward):
+        if not np.isfinite(soma).all():
+            raise DivergenceError(
+                f"the run diverged: NaN or inf somatic potential in layer {k} at epoch "
+                f"{epoch + 1}, example {position}; the last good checkpoint is kept"
+            )
+
+
+# ----------------------------------------------------------------------------- trainer
+
+
+@dataclass
+class Position:
+    """Where training stands: epoch (0-based) and examples done within it."""
+
+    epoch: int = 0
+    example: int = 0
+    seconds: float = 0.0
+    correct: int = 0
+    seen: int = 0
+
+
+class Trainer:
+    """Runs (or resumes) one training run in a run directory."""
+
+    def __init__(
+        self,
+        config: Config,
+        run_dir: Path,
+        dataset: Dataset,
+        quiet: bool = False,
+        log: Callable[[str], None] | None = None,
+    ):
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.dataset = dataset
+        self.engine: Engine = make_engine(config)
+        self.quiet = quiet
+        self.log = log or (lambda message: print(message, file=sys.stderr))
+        self.checkpoints = Checkpoints(self.run_dir)
+        self.order: np.ndarray | None = None
+        if config.train.order_file is not None:
+            self.order = load_order_file(config.train.order_file, len(dataset.train_labels))
+        elif config.train.examples > len(dataset.train_labels) * 1000:
+            raise RunError("train.examples is implausibly large for this data set")
+        self.params: NetworkParams | None = None
+        self.state: dict[str, np.ndarray] = {}
+        self.position = Position()
+
+    # --------------------------------------------------------------------- events
+
+    def event(self, kind: str, **data: Any) -> None:
+        """Append an event to events.jsonl."""
+        record = {"time": round(time.time(), 3), "event": kind, **data}
+        append_text(self.run_dir / "events.jsonl", json.dumps(record) + "\n")
+
+    def warn(self, message: str) -> None:
+        """Report a warning on stderr and in events.jsonl."""
+        self.log(f"warning: {message}")
+        self.event("warning", message=message)
+
+    # ------------------------------------------------------------------ new / resume
+
+    def start(self, init_params: Path | None = None) -> None:
+        """Create the run directory and write the config, initial parameters and row 0."""
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RunError(
+                f"cannot create run directory '{self.run_dir}': {error.strerror}"
+            ) from None
+        if (self.run_dir / "config.toml").exists():
+            raise RunError(
+                f"run directory '{self.run_dir}' already holds a run; use "
+                f"'segdend train --resume {self.run_dir}' or choose another --run-dir"
+            )
+        sizes = [self.dataset.n_inputs, *self.config.model.hidden, self.config.model.n_out]
+        if init_params is not None:
+            params = load_params(init_params, sizes)
+            self._complete_params(params, init_params)
+        else:
+            params = initialise(self.config, self.dataset.n_inputs)
+        self.params = params
+        self.state = self.engine.new_state(params)
+        atomic_write_text(self.run_dir / "config.toml", dump_toml(self.config))
+        save_params_atomic(params, self.run_dir / "initial_params.npz")
+        atomic_write_text(self.run_dir / "metrics.csv", METRICS_HEADER)
+        self.event("start", engine=self.engine.name, dataset=self.dataset.origin)
+        if self.config.train.initial_test:
+            began = time.perf_counter()
+            error = self.full_test(0)
+            seconds = time.perf_counter() - began
+            append_text(self.run_dir / "metrics.csv", f"0,{error:.4f},,{seconds:.3f},0\n")
+            self.log(f"epoch 0 (before training): test error {error:.2f} %")
+        self.save_checkpoint()
+
+    def _complete_params(self, params: NetworkParams, path: Path) -> None:
+        model = self.config.model
+        if model.feedback_bias and len(params.feedback_biases) != len(params.feedback):
+            raise DataError(f"parameter file '{path}' lacks feedback biases c0, ... "
+                            "(model.feedback_bias is on)")
+        if not model.feedback_bias:
+            params.feedback_biases = []
+        if model.feedback in ("sparse", "sparse-unamplified") and not params.sparse_masks:
+            params.sparse_masks = [y != 0 for y in params.feedback]
+
+    def resume(self) -> None:
+        """Load the newest valid checkpoint and cut streamed files back to it."""
+        loaded = self.checkpoints.load_latest(warn=self.warn)
+        if loaded is None:
+            raise RunError(f"run directory '{self.run_dir}' has no usable checkpoint")
+        arrays, meta = loaded
+        params_arrays = {k[2:]: v for k, v in arrays.items() if k.startswith("p_")}
+        self.params = params_from_arrays(params_arrays)
+        self.state = {k[2:]: v for k, v in arrays.items() if k.startswith("s_")}
+        self.position = Position(**meta["position"])
+        for name, size in meta["files"].items():
+            truncate_to(self.run_dir / name, int(size))
+        self.event("resume", epoch=self.position.epoch, example=self.position.example)
+
+    def save_checkpoint(self) -> None:
+        """Flush recorders, then write a checkpoint that records every streamed file's size."""
+        assert self.params is not None
+        arrays = {f"p_{k}": v for k, v in self.params.arrays().items()}
+        arrays.update({f"s_{k}": v for k, v in self.state.items()})
+        meta = {
+            "position": self.position.__dict__,
+            "files": {name: file_size(self.run_dir / name) for name in STREAMED},
+            "engine": self.engine.name,
+        }
+        label = f"e{self.position.epoch:04d}-x{self.position.example:07d}"
+        self.checkpoints.save(arrays, meta, label)
+
+    # ----------------------------------------------------------------------- tests
+
+    def full_test(self, epoch: int) -> float:
+        """Test error on ``test.examples`` test images (at the end of an epoch)."""
+        n = min(self.config.test.examples, len(self.dataset.test_labels))
+        with Progress(n, f"test {epoch}", self.quiet, unit="img") as bar:
+            return test_error(
+                self.engine, self.params, self.dataset.test_images[:n],
+                self.dataset.test_labels[:n], (FULL_TEST, epoch), progress=bar.update,
+            )
+
+    def quick_test(self, total: int) -> float:
+        """Test error on a random subset of test images (every 1,000 examples, §2.9)."""
+        n = min(self.config.train.quick_test_examples, len(self.dataset.test_labels))
+        gen = rng.generator(self.config.seed, rng.STREAM_TEST, QUICK_TEST, total)
+        pick = gen.permutation(len(self.dataset.test_labels))[:n]
+        return test_error(
+            self.engine, self.params, self.dataset.test_images[pick],
+            self.dataset.test_labels[pick], (QUICK_TEST, total),
+        )
+
+    # ------------------------------------------------------------------------- loop
+
+    def train(self) -> None:
+        """Train from the current position to the last epoch."""
+        cfg = self.config.train
+        n = cfg.examples
+        n_hidden = len(self.config.model.hidden)
+        while self.position.epoch < cfg.epochs:
+            epoch = self.position.epoch
+            order = epoch_order(self.config, epoch, len(self.dataset.train_labels), self.order)
+            lengths = phase_lengths(self.config, epoch)
+            recorders = Recorders(self.config, epoch, order=order,
+                                  labels=self.dataset.train_labels[order])
+            recorders.correct, recorders.seen = self.position.correct, self.position.seen
+            began = time.perf_counter() - self.position.seconds
+            with Progress(n, f"epoch {epoch + 1}/{cfg.epochs}", self.quiet,
+                          initial=self.position.example) as bar:
+                while self.position.example < n:
+                    start = self.position.example
+                    stop = self._next_stop(start, n)
+                    recorders.offset = start
+                    self.engine.train(
+                        self.params, self.state,
+                        Dataset.scale(self.dataset.train_images[order[start:stop]]),
+                        self.dataset.train_labels[order[start:stop]],
+                        make_schedules(self.config, epoch, range(start, stop), lengths,
+                                       self.config.model.hidden),
+                        recorders.callback,
+                    )
+                    self.position.example = stop
+                    self.position.correct, self.position.seen = recorders.correct, recorders.seen
+                    bar.update(stop - start)
+                    self._check_params(epoch, stop)
+                    total = epoch * n + stop
+                    if cfg.quick_test_every and stop % cfg.quick_test_every == 0 and stop < n:
+                        error = self.quick_test(total)
+                        bar.note(f"quick test {error:.1f} %")
+                        self._append_quick_test(f"{epoch + 1},{stop},{total},{error:.4f}\n")
+                    if stop < n and cfg.checkpoint_every and stop % cfg.checkpoint_every == 0:
+                        self.position.seconds = time.perf_counter() - began
+                        recorders.flush(self.run_dir, n_hidden)
+                        self.save_checkpoint()
+            error = self.full_test(epoch + 1)
+            seconds = time.perf_counter() - began
+            train_error = 100.0 * (1 - recorders.correct / max(recorders.seen, 1))
+            recorders.flush(self.run_dir, n_hidden)
+            append_text(self.run_dir / "metrics.csv",
+                        f"{epoch + 1},{error:.4f},{train_error:.4f},{seconds:.3f},"
+                        f"{(epoch + 1) * n}\n")
+            self.log(f"epoch {epoch + 1}: test error {error:.2f} %, training error "
+                     f"{train_error:.2f} %, {seconds:.1f} s")
+            self.event("epoch", epoch=epoch + 1, test_error=error, train_error=train_error)
+            self.position = Position(epoch + 1, 0, 0.0, 0, 0)
+            self.save_checkpoint()
+        save_params_atomic(self.params, self.run_dir / "params.npz")
+        self.event("finished")
+
+    def _append_quick_test(self, row: str) -> None:
+        path = self.run_dir / "quick_tests.csv"
+        append_text(path, ("" if file_size(path) else QUICK_HEADER) + row)
+
+    def _next_stop(self, start: int, n: int) -> int:
+        cfg = self.config.train
+        stop = n
+        for every in (cfg.quick_test_every, cfg.checkpoint_every, 100):
+            if every:
+                stop = min(stop, (start // every + 1) * every)
+        return stop
+
+    def _check_params(self, epoch: int, example: int) -> None:
+        assert self.params is not None
+        for name, array in self.params.arrays().items():
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                raise DivergenceError(
+                    f"the run diverged: NaN or inf in {name} (layer {name[1:]}) at epoch "
+                    f"{epoch + 1}, example {example}; the last good checkpoint is kept"
+                )
+
+
+def params_from_arrays(arrays: dict[str, np.ndarray]) -> NetworkParams:
+    """Rebuild :class:`NetworkParams` from its named arrays."""
+    n_layers = sum(1 for name in arrays if name.startswith("W"))
+    n_hidden = n_layers - 1
+
+    def series(prefix: str, count: int) -> list[np.ndarray]:
+        return [arrays[f"{prefix}{k}"] for k in range(count) if f"{prefix}{k}" in arrays]
+
+    return NetworkParams(
+        series("W", n_layers), series("b", n_layers), series("Y", n_hidden),
+        series("c", n_hidden), [m.astype(bool) for m in series("mask", n_hidden)],
+    )
+
+
+def save_params_atomic(params: NetworkParams, path: Path) -> None:
+    """Save parameters as npz without ever leaving a half-written file."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **params.arrays())
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def run_training(
+    config: Config,
+    run_dir: Path,
+    quiet: bool = False,
+    init_params: Path | None = None,
+    data_dir: Path | None = None,
+) -> Path:
+    """Train a new run in ``run_dir`` (created) and return it."""
+    dataset = load_dataset(config.dataset, data_dir, progress=lambda m: print(m, file=sys.stderr))
+    run_dir = Path(run_dir)
+    trainer = Trainer(config, run_dir, dataset, quiet)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):
+        trainer.start(init_params)
+        trainer.train()
+    return run_dir
+
+
+def resume_training(run_dir: Path, quiet: bool = False, data_dir: Path | None = None) -> Path:
+    """Continue a run from its newest valid checkpoint."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.toml").is_file():
+        raise RunError(f"'{run_dir}' is not a run directory (no config.toml)")
+    config = load_config(run_dir / "config.toml")
+    dataset = load_dataset(config.dataset, data_dir, progress=lambda m: print(m, file=sys.stderr))
+    trainer = Trainer(config, run_dir, dataset, quiet)
+    with RunLock(run_dir):
+        trainer.resume()
+        trainer.train()
+    return run_dir
+
