@@ -25,7 +25,8 @@ def test_rate_mode_784_500_10_learns_mnist(tmp_path, mnist):
     trainer = Trainer(config, tmp_path, mnist, quiet=True, log=lambda m: None)
     trainer.start()
     trainer.train()
-    initial = float(next(csv.DictReader(open(tmp_path / "metrics.csv")))["test_error"])
+    with open(tmp_path / "metrics.csv", newline="") as handle:
+        initial = float(next(csv.DictReader(handle))["test_error"])
     assert initial > 80  # untrained: about chance
     assert _final_error(tmp_path) < 12.0
 

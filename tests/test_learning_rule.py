@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from segdend.engines.reference import ReferenceEngine
-from segdend.model.learning import apply_updates, layer_errors
+from segdend.model.learning import apply_updates, layer_errors, update_angle
 from segdend.model.params import initialise
-from segdend.train import update_angle
 
 from .conftest import tiny_config
 

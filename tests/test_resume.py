@@ -37,20 +37,21 @@ def _rows(path: Path, drop: str | None = None) -> list[dict]:
 def _train(run_dir, dataset, config, stop_after=None, monkeypatch=None):
     trainer = Trainer(config, run_dir, dataset, quiet=True, log=lambda m: None)
     if stop_after is not None:
-        original = Recorders.callback
+        original = Recorders.add
         count = {"n": 0}
 
-        def callback(self, position, summary, errors):
-            original(self, position, summary, errors)
-            count["n"] += 1
-            if count["n"] == stop_after:
+        def add(self, start, result):
+            original(self, start, result)
+            count["n"] += result.completed
+            if count["n"] >= stop_after:
                 raise Interrupted
 
-        monkeypatch.setattr(Recorders, "callback", callback)
+        monkeypatch.setattr(Recorders, "add", add)
     return trainer
 
 
 @pytest.mark.parametrize(("stop_after", "extra"), [
+    (7, ("train.checkpoint_every=0",)),  # only the start checkpoint exists
     (17, ()),  # mid-epoch, between checkpoints
     (30, ()),  # at the epoch's end, before its test
     (44, ("model.kernel_steps=none", "model.plateaus=stochastic", "model.hidden=[12, 8]")),

@@ -23,10 +23,9 @@ from segdend import rng
 from segdend.config import Config, dump_toml, load_config
 from segdend.data.dataset import Dataset, load_dataset
 from segdend.engines import make_engine
-from segdend.engines.base import Engine, ExampleSchedule
+from segdend.engines.base import ChunkResult, Engine, ExampleSchedule
 from segdend.errors import DataError, DivergenceError, RunError
 from segdend.evaluate import FULL_TEST, QUICK_TEST, test_error
-from segdend.model.learning import ExampleSummary, LayerErrors
 from segdend.model.params import NetworkParams, initialise, load_params
 from segdend.progress import Progress
 from segdend.runs import (
@@ -147,35 +146,32 @@ class Recorders:
     """Per-example rows, buffered in memory and appended to CSV at each checkpoint."""
 
     config: Config
-    epoch: int = 0
-    offset: int = 0
-    order: np.ndarray | None = None
-    labels: np.ndarray | None = None
+    epoch: int
+    order: np.ndarray
+    labels: np.ndarray
     correct: int = 0
     seen: int = 0
     rows: dict[str, list[str]] = field(default_factory=dict)
 
-    def callback(self, position: int, summary: ExampleSummary, errors: LayerErrors) -> None:
-        """Called by the engine after every example."""
-        pos = self.offset + position
-        label = int(self.labels[pos])
-        predicted = summary.predicted_class(self.config.model.units_per_class)
-        self.correct += predicted == label
-        self.seen += 1
-        check_finite(summary, self.epoch, pos)
+    def add(self, start: int, result: ChunkResult) -> None:
+        """Record the completed examples of a chunk that began at position ``start``."""
+        done = result.completed
+        labels = self.labels[start : start + done]
+        self.correct += int(np.count_nonzero(result.predicted[:done] == labels))
+        self.seen += done
         rec = self.config.record
+        epoch = self.epoch + 1
         if rec.losses:
-            hidden = ",".join(f"{v:.8g}" for v in summary.hidden_losses())
-            line = (f"{self.epoch + 1},{pos},{int(self.order[pos])},{label},{predicted},"
-                    f"{summary.output_loss(self.config.model.max_rate):.8g}")
-            self.rows.setdefault("recordings/losses.csv", []).append(
-                line + ("," + hidden if hidden else "") + "\n"
-            )
-        if rec.backprop_angle and len(errors.local) > 1:
-            angle = update_angle(errors.local[0], errors.backprop[0])
-            self.rows.setdefault("recordings/backprop_angle.csv", []).append(
-                f"{self.epoch + 1},{pos},{angle:.6f}\n"
-            )
+            lines = self.rows.setdefault("recordings/losses.csv", [])
+            for i in range(done):
+                pos = start + i
+                hidden = "".join(f",{v:.8g}" for v in result.hidden_loss[i])
+                lines.append(f"{epoch},{pos},{int(self.order[pos])},{int(labels[i])},"
+                             f"{int(result.predicted[i])},{result.output_loss[i]:.8g}{hidden}\n")
+        if rec.backprop_angle and self.config.model.hidden:
+            lines = self.rows.setdefault("recordings/backprop_angle.csv", [])
+            lines.extend(f"{epoch},{start + i},{result.backprop_angle[i]:.6f}\n"
+                         for i in range(done))
 
     def headers(self, n_hidden: int) -> dict[str, str]:
         """CSV header of each recorder file."""
@@ -196,25 +192,6 @@ class Recorders:
                 text = headers[name] + text
             append_text(path, text)
         self.rows = {}
-
-
-def update_angle(local: np.ndarray, backprop: np.ndarray) -> float:
-    """Angle in degrees between two update vectors (Fig 7A; PAPER.md §8 item 11)."""
-    denominator = float(np.linalg.norm(local) * np.linalg.norm(backprop))
-    if denominator == 0.0:
-        return 90.0
-    cosine = float(np.clip(local @ backprop / denominator, -1.0, 1.0))
-    return math.degrees(math.acos(cosine))
-
-
-def check_finite(summary: ExampleSummary, epoch: int, position: int) -> None:
-    """Stop with a clear message if a potential became NaN or infinite."""
-    for k, soma in enumerate(summary.soma_forward):
-        if not np.isfinite(soma).all():
-            raise DivergenceError(
-                f"the run diverged: NaN or inf somatic potential in layer {k} at epoch "
-                f"{epoch + 1}, example {position}; the last good checkpoint is kept"
-            )
 
 
 # ----------------------------------------------------------------------------- trainer
@@ -374,8 +351,7 @@ class Trainer:
             epoch = self.position.epoch
             order = epoch_order(self.config, epoch, len(self.dataset.train_labels), self.order)
             lengths = phase_lengths(self.config, epoch)
-            recorders = Recorders(self.config, epoch, order=order,
-                                  labels=self.dataset.train_labels[order])
+            recorders = Recorders(self.config, epoch, order, self.dataset.train_labels[order])
             recorders.correct, recorders.seen = self.position.correct, self.position.seen
             began = time.perf_counter() - self.position.seconds
             with Progress(n, f"epoch {epoch + 1}/{cfg.epochs}", self.quiet,
@@ -383,15 +359,21 @@ class Trainer:
                 while self.position.example < n:
                     start = self.position.example
                     stop = self._next_stop(start, n)
-                    recorders.offset = start
-                    self.engine.train(
+                    result = self.engine.train(
                         self.params, self.state,
                         Dataset.scale(self.dataset.train_images[order[start:stop]]),
                         self.dataset.train_labels[order[start:stop]],
                         make_schedules(self.config, epoch, range(start, stop), lengths,
                                        self.config.model.hidden),
-                        recorders.callback,
+                        record_angle=self.config.record.backprop_angle,
                     )
+                    recorders.add(start, result)
+                    if result.completed < stop - start:
+                        raise DivergenceError(
+                            f"the run diverged: NaN or inf somatic potential in layer "
+                            f"{result.diverged_layer} at epoch {epoch + 1}, example "
+                            f"{start + result.completed}; the last good checkpoint is kept"
+                        )
                     self.position.example = stop
                     self.position.correct, self.position.seen = recorders.correct, recorders.seen
                     bar.update(stop - start)

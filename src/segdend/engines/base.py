@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from segdend.config import Config
 from segdend.model.constants import derive_constants
-from segdend.model.learning import ExampleSummary, LayerErrors
 from segdend.model.params import NetworkParams
 
 
@@ -27,7 +25,29 @@ class ExampleSchedule:
     plateau_offsets_target: list[np.ndarray] | None = None
 
 
-ExampleCallback = Callable[[int, ExampleSummary, LayerErrors], None]
+@dataclass
+class ChunkResult:
+    """Per-example outcomes of a chunk of training examples (engine-independent recorders)."""
+
+    predicted: np.ndarray
+    """Predicted category from the forward phase (training error)."""
+    output_loss: np.ndarray
+    """L¹ = ‖φ^{1*} − φ_max σ(V̄^{1,f})‖² (Eq. 23)."""
+    hidden_loss: np.ndarray
+    """L^k ≈ ‖α^t − α^f‖² per hidden layer (Eq. 32), shape (examples, hidden layers)."""
+    backprop_angle: np.ndarray
+    """Angle (degrees) between the local and the backprop update of hidden layer 0 (Fig 7A);
+    NaN when not recorded."""
+    completed: int
+    """Examples completed; fewer than the chunk when the run diverged."""
+    diverged_layer: int = -1
+    """Layer whose potential became NaN or infinite, or −1."""
+
+    @classmethod
+    def empty(cls, n: int, n_hidden: int) -> ChunkResult:
+        """A result to be filled in."""
+        return cls(np.zeros(n, np.int64), np.zeros(n), np.zeros((n, n_hidden)),
+                   np.full(n, np.nan), 0)
 
 
 class Engine(ABC):
@@ -51,11 +71,11 @@ class Engine(ABC):
         images: np.ndarray,
         labels: np.ndarray,
         schedules: list[ExampleSchedule],
-        callback: ExampleCallback | None = None,
-    ) -> None:
+        record_angle: bool = False,
+    ) -> ChunkResult:
         """Train online on ``images`` in order, updating ``params`` and ``state`` in place.
 
-        ``callback(position, summary, errors)`` is called after every example's update.
+        Stops early (``completed`` < len(images)) if a potential becomes NaN or infinite.
         """
 
     @abstractmethod

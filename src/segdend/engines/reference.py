@@ -29,9 +29,9 @@ import numpy as np
 
 from segdend import rng
 from segdend.config import Config
-from segdend.engines.base import Engine, ExampleCallback, ExampleSchedule
+from segdend.engines.base import ChunkResult, Engine, ExampleSchedule
 from segdend.model.constants import sigmoid
-from segdend.model.learning import ExampleSummary, apply_updates
+from segdend.model.learning import ExampleSummary, apply_updates, update_angle
 from segdend.model.params import NetworkParams
 
 State = dict[str, np.ndarray]
@@ -337,17 +337,29 @@ class ReferenceEngine(Engine):
         images: np.ndarray,
         labels: np.ndarray,
         schedules: list[ExampleSchedule],
-        callback: ExampleCallback | None = None,
-    ) -> None:
+        record_angle: bool = False,
+    ) -> ChunkResult:
         """Online training, one example at a time (§2.9), updates at each target phase's end."""
+        result = ChunkResult.empty(len(images), params.n_hidden)
+        units = self.model.units_per_class
         for position, (image, label, schedule) in enumerate(
             zip(images, labels, schedules, strict=True)
         ):
             target = self.target_vector(int(label))
             summary, _ = self.simulate_example(params, state, image, target, schedule)
+            bad = [k for k, soma in enumerate(summary.soma_forward) if not np.isfinite(soma).all()]
+            if bad:
+                result.diverged_layer = bad[0]
+                return result
             errors = apply_updates(params, summary, self.config, self.const, schedule.index)
-            if callback is not None:
-                callback(position, summary, errors)
+            result.predicted[position] = summary.predicted_class(units)
+            result.output_loss[position] = summary.output_loss(self.const.max_rate)
+            result.hidden_loss[position] = summary.hidden_losses()
+            if record_angle and params.n_hidden:
+                result.backprop_angle[position] = update_angle(errors.local[0],
+                                                               errors.backprop[0])
+            result.completed = position + 1
+        return result
 
     def target_vector(self, label: int) -> np.ndarray:
         """One-hot target, repeated for several output units per class (§1.6)."""

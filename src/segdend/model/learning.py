@@ -6,6 +6,7 @@ updates below are the same for every engine's reference semantics.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,6 +56,19 @@ class ExampleSummary:
         """L^k ≈ ‖α^t − α^f‖² for every hidden layer (Eq. 32)."""
         return [float((t - f) @ (t - f)) for f, t in zip(self.plateau_forward,
                                                           self.plateau_target, strict=True)]
+
+
+def update_angle(local: np.ndarray, backprop: np.ndarray) -> float:
+    """Angle in degrees between two update vectors (Fig 7A; PAPER.md §8 item 11).
+
+    ΔW = E s̄ᵀ shares the factor s̄, so the angle between the error vectors E equals the angle
+    between the weight updates.
+    """
+    denominator = float(np.linalg.norm(local) * np.linalg.norm(backprop))
+    if denominator == 0.0:
+        return 90.0
+    cosine = float(np.clip(local @ backprop / denominator, -1.0, 1.0))
+    return math.degrees(math.acos(cosine))
 
 
 @dataclass
