@@ -72,7 +72,7 @@ def test_backprop_rule_uses_backpropagated_errors(small_mnist):
     expected = layer_errors(params, summary, engine.const).backprop[0]
     w0 = params.weights[0].copy()
     errors = apply_updates(params, summary, config, engine.const, 0)
-    assert np.allclose(errors.local[0], expected)
+    assert np.allclose(errors.backprop[0], expected)
     step = 0.21 * 100.0
     update = step * np.outer(expected, summary.trace_below_forward[0])
     assert np.allclose(params.weights[0], w0 - update)

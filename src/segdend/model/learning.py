@@ -110,7 +110,16 @@ def apply_updates(
     const: Constants,
     example_index: int,
 ) -> LayerErrors:
-    """Update W, b (and Y, c where configured) in place after one example; return the errors.
+    """All updates after one example: forward weights, then feedback weights (in place)."""
+    errors = update_forward_weights(params, summary, config, const)
+    update_feedback_weights(params, summary, config, const, example_index)
+    return errors
+
+
+def update_forward_weights(
+    params: NetworkParams, summary: ExampleSummary, config: Config, const: Constants
+) -> LayerErrors:
+    """Update W and b of every layer; return the local-rule and the backprop errors.
 
     W^k ← W^k − η^k P^k E^k (s̄^{k−1,f})ᵀ and b^k ← b^k − η^k P^k E^k, with P¹ for the output
     layer and P⁰ for hidden layers (Eqs. 28–29, 33, 35). Layers are updated top to bottom, as in
@@ -123,29 +132,43 @@ def apply_updates(
     errors = layer_errors(params, summary, const)
     phi = const.max_rate
     backprop = model.learning_rule == "backprop"
-    weights_before = (
-        [w.copy() for w in params.weights]
-        if backprop and not model.backprop_uses_updated_weights
-        else params.weights
-    )
     used = list(errors.local)
     for k in range(n_hidden, -1, -1):
         is_output = k == n_hidden
-        if model.learn_feedback and not is_output:
-            _update_feedback(params, summary, k, model.feedback_learning_rates[k], phi)
         if backprop and not is_output:
-            above = weights_before[k + 1]
-            slope = phi * sigmoid_slope(summary.soma_forward[k])
-            used[k] = (above.T @ used[k + 1]) * const.k_basal * slope
+            if model.backprop_uses_updated_weights:
+                slope = phi * sigmoid_slope(summary.soma_forward[k])
+                used[k] = (params.weights[k + 1].T @ used[k + 1]) * const.k_basal * slope
+            else:
+                used[k] = errors.backprop[k]
         scale = const.output_error_scale if is_output else const.hidden_error_scale
         step = etas[k] * scale
         params.weights[k] -= step * np.outer(used[k], summary.trace_below_forward[k])
         params.biases[k] -= step * used[k]
+    return errors
+
+
+def update_feedback_weights(
+    params: NetworkParams,
+    summary: ExampleSummary,
+    config: Config,
+    const: Constants,
+    example_index: int,
+) -> None:
+    """Feedback learning (code option), then re-set Y for the symmetric variants (§2.8)."""
+    model = config.model
+    if model.learn_feedback:
+        for k in range(params.n_hidden):
+            _update_feedback(params, summary, k, model.feedback_learning_rates[k], const.max_rate)
     if model.feedback in ("symmetric", "symmetric-noise"):
         symmetrise_feedback(params, config, example_index)
     elif params.sparse_masks and model.learn_feedback:
         apply_sparsity(params, 1.0)  # keep dropped entries at zero; the gain was applied once
-    return LayerErrors(used, errors.backprop)
+
+
+def needs_feedback_update(config: Config) -> bool:
+    """Whether Y changes after each example (Python work between compiled examples)."""
+    return config.model.learn_feedback or config.model.feedback in ("symmetric", "symmetric-noise")
 
 
 def _update_feedback(

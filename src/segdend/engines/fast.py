@@ -1,0 +1,280 @@
+"""The fast engine: the reference engine's semantics, compiled with Numba (DESIGN.md, "Engines").
+
+Parameters and network state are packed into flat arrays for each call of a compiled kernel and
+unpacked afterwards, so run directories, checkpoints and states are interchangeable with the
+reference engine. Variants whose feedback weights change after every example (symmetric feedback,
+feedback learning) return to Python between examples for that step; everything else runs a whole
+chunk of examples inside one kernel call. Test images are simulated in parallel on all cores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from segdend import rng
+from segdend.config import Config
+from segdend.engines import kernels as K
+from segdend.engines.base import ChunkResult, Engine, ExampleSchedule
+from segdend.engines.reference import ReferenceEngine
+from segdend.model.learning import ExampleSummary, needs_feedback_update, update_feedback_weights
+from segdend.model.params import NetworkParams
+
+State = dict[str, np.ndarray]
+
+
+class _Packed:
+    """Flat views of a network's parameters for the kernels."""
+
+    def __init__(self, params: NetworkParams):
+        self.sizes = np.array(params.sizes, dtype=np.int64)
+        self.pop_off = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+        self.total = int(self.sizes.sum())
+        self.n_out = int(self.sizes[-1])
+        n_layers = len(params.weights)
+        seg = [params.weights[k].shape[0] * params.weights[k].shape[1] for k in range(n_layers)]
+        self.w_off = np.concatenate([[0], np.cumsum(seg)[:-1]]).astype(np.int64)
+        self.WT = np.concatenate([w.T.ravel() for w in params.weights])
+        self.bias = np.zeros(self.total)
+        for k, b in enumerate(params.biases):
+            self.bias[self.pop_off[k + 1] : self.pop_off[k + 1] + b.size] = b
+        ysegs = [y.size for y in params.feedback]
+        self.y_off = np.concatenate([[0], np.cumsum(ysegs)[:-1]]).astype(np.int64) if ysegs else (
+            np.zeros(1, np.int64))
+        self.Y = np.concatenate([y.ravel() for y in params.feedback]) if ysegs else np.zeros(1)
+        self.cbias = np.zeros(self.total)
+        for k, c in enumerate(params.feedback_biases):
+            self.cbias[self.pop_off[k + 1] : self.pop_off[k + 1] + c.size] = c
+
+    def unpack(self, params: NetworkParams) -> None:
+        """Write updated weights and biases back into ``params`` (in place)."""
+        for k, w in enumerate(params.weights):
+            n_post, n_pre = w.shape
+            start = self.w_off[k]
+            w[...] = self.WT[start : start + n_pre * n_post].reshape(n_pre, n_post).T
+            off = self.pop_off[k + 1]
+            params.biases[k][...] = self.bias[off : off + n_post]
+
+
+class FastEngine(Engine):
+    """Numba engine; same spikes and weights as the reference engine (to rounding)."""
+
+    name = "fast"
+
+    def __init__(self, config: Config):
+        super().__init__(config)
+        self.model = config.model
+        self.truncated = self.const.kernel_steps is not None
+        self.reference = ReferenceEngine(config)  # state format and rate-mode tests
+        self.consts = np.zeros(13)
+        c = self.const
+        self.consts[[K.C_MAX_RATE, K.C_GL, K.C_GB, K.C_GA, K.C_GD, K.C_KB, K.C_KD, K.C_EE,
+                     K.C_EI, K.C_TEACH, K.C_DL, K.C_DS, K.C_INV_TAU]] = [
+            c.max_rate, c.g_leak, c.g_basal, c.g_apical, c.g_dendrite, c.k_basal, c.k_dendrite,
+            c.excitatory_reversal, c.inhibitory_reversal, c.teaching_scale, c.decay_long,
+            c.decay_short, 1.0 / (c.tau_long - c.tau_short)]
+        self.kernel = c.kernel.copy() if self.truncated else np.zeros(1)
+        self.flags = self._flags(config)
+
+    def _flags(self, config: Config, record_angle: bool = False, update: bool = True,
+               test: bool = False) -> np.ndarray:
+        model, phases = config.model, config.phases
+        flags = np.zeros(K.N_FLAGS, dtype=np.int64)
+        flags[K.F_TRUNCATED] = int(self.truncated)
+        flags[K.F_M] = self.const.kernel_steps if self.truncated else 1
+        flags[K.F_SPIKING_FF] = int(model.spiking_feedforward)
+        flags[K.F_RATE_FEEDBACK] = int(model.feedback_signal == "rates")
+        flags[K.F_STOCHASTIC] = int(model.plateaus == "stochastic" and not test)
+        flags[K.F_WINDOW_MODE] = 1 if test or phases.averaging == "after-settling" else 0
+        flags[K.F_WINDOW] = phases.window
+        flags[K.F_SETTLING] = phases.settling
+        flags[K.F_PLATEAU_WINDOW] = model.plateau_window
+        flags[K.F_PLATEAU_MAX] = model.plateau_offset_max
+        flags[K.F_HAS_CBIAS] = int(model.feedback_bias)
+        flags[K.F_BACKPROP] = int(model.learning_rule == "backprop")
+        flags[K.F_BP_UPDATED] = int(model.backprop_uses_updated_weights)
+        flags[K.F_RECORD_ANGLE] = int(record_angle)
+        flags[K.F_UNITS] = model.units_per_class
+        flags[K.F_UPDATE] = int(update)
+        return flags
+
+    # ----------------------------------------------------------------------- state
+
+    def new_state(self, params: NetworkParams) -> State:
+        """Same format as the reference engine's state (checkpoints are interchangeable)."""
+        return self.reference.new_state(params)
+
+    def _pack_state(self, packed: _Packed, state: State) -> dict[str, np.ndarray]:
+        m = self.const.kernel_steps if self.truncated else 1
+        out = {
+            "hist": np.zeros((m, packed.total)),
+            "slow": np.zeros(packed.total),
+            "fast": np.zeros(packed.total),
+            "soma": np.zeros(packed.total),
+            "out_rate": state["output_rate"].astype(np.float64).copy(),
+            "head": np.zeros(1, np.int64),
+        }
+        for p, n in enumerate(packed.sizes):
+            off = packed.pop_off[p]
+            if self.truncated:
+                history = state[f"history{p}"]  # row 0 newest
+                for r in range(m):
+                    out["hist"][(-r) % m, off : off + n] = history[r]
+            else:
+                out["slow"][off : off + n] = state[f"slow{p}"]
+                out["fast"][off : off + n] = state[f"fast{p}"]
+            if p > 0:
+                out["soma"][off : off + n] = state[f"soma{p - 1}"]
+        return out
+
+    def _unpack_state(self, packed: _Packed, flat: dict[str, np.ndarray], state: State) -> None:
+        m = self.const.kernel_steps if self.truncated else 1
+        head = int(flat["head"][0])
+        for p, n in enumerate(packed.sizes):
+            off = packed.pop_off[p]
+            if self.truncated:
+                history = state[f"history{p}"]
+                for r in range(m):
+                    history[r] = flat["hist"][(head - r) % m, off : off + n]
+            else:
+                state[f"slow{p}"] = flat["slow"][off : off + n].copy()
+                state[f"fast{p}"] = flat["fast"][off : off + n].copy()
+            if p > 0:
+                state[f"soma{p - 1}"] = flat["soma"][off : off + n].copy()
+        state["output_rate"] = flat["out_rate"].copy()
+
+    # -------------------------------------------------------------------- training
+
+    def _steps(self, n_layers: int) -> np.ndarray:
+        etas = self.config.learning_rates()
+        scales = [self.const.hidden_error_scale] * (n_layers - 1) + [self.const.output_error_scale]
+        return np.array([eta * scale for eta, scale in zip(etas, scales, strict=True)])
+
+    def _targets(self, labels: np.ndarray) -> np.ndarray:
+        return np.stack([self.reference.target_vector(int(label)) for label in labels])
+
+    def _offsets(self, packed: _Packed, schedules: list[ExampleSchedule]) -> np.ndarray:
+        if self.model.plateaus != "stochastic" or self.model.mode == "rate":
+            return np.zeros((len(schedules), 2, 1), np.int64)
+        offsets = np.zeros((len(schedules), 2, packed.total), np.int64)
+        for e, schedule in enumerate(schedules):
+            for phase, per_layer in enumerate(
+                (schedule.plateau_offsets_forward, schedule.plateau_offsets_target)
+            ):
+                for k, values in enumerate(per_layer or []):
+                    off = packed.pop_off[k + 1]
+                    offsets[e, phase, off : off + values.size] = values
+        return offsets
+
+    def train(
+        self,
+        params: NetworkParams,
+        state: State,
+        images: np.ndarray,
+        labels: np.ndarray,
+        schedules: list[ExampleSchedule],
+        record_angle: bool = False,
+    ) -> ChunkResult:
+        """Online training in compiled chunks (one example per chunk if Y changes each time)."""
+        result = ChunkResult.empty(len(images), params.n_hidden)
+        if len(images) == 0:
+            return result
+        per_example = needs_feedback_update(self.config)
+        bounds = range(len(images) + 1) if per_example else [0, len(images)]
+        bounds = list(bounds)
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            part = self._train_part(params, state, images[start:stop], labels[start:stop],
+                                    schedules[start:stop], record_angle, per_example)
+            for name in ("predicted", "output_loss", "hidden_loss", "backprop_angle"):
+                getattr(result, name)[start : start + part.completed] = getattr(part, name)[
+                    : part.completed
+                ]
+            result.completed = start + part.completed
+            if part.diverged_layer >= 0:
+                result.diverged_layer = part.diverged_layer
+                break
+        return result
+
+    def _train_part(self, params, state, images, labels, schedules, record_angle, per_example):
+        packed = _Packed(params)
+        n = len(images)
+        n_hidden = params.n_hidden
+        result = ChunkResult.empty(n, n_hidden)
+        flags = self._flags(self.config, record_angle=record_angle)
+        steps = self._steps(len(params.weights))
+        targets = self._targets(labels)
+        summary = {name: np.zeros(packed.total) for name in
+                   ("soma_f", "sbar", "apical_f", "alpha_f", "alpha_t")}
+        rate_t = np.zeros(packed.n_out)
+        fb_mean = np.zeros(packed.n_out)
+        common = (result.predicted, result.output_loss, result.hidden_loss,
+                  result.backprop_angle, summary["soma_f"], summary["sbar"],
+                  summary["apical_f"], summary["alpha_f"], summary["alpha_t"], rate_t, fb_mean)
+        if self.model.mode == "rate":
+            completed, diverged = K.train_rate(
+                np.ascontiguousarray(images, dtype=np.float64), targets, packed.sizes,
+                packed.pop_off, packed.w_off, packed.y_off, packed.WT, packed.bias, packed.Y,
+                packed.cbias, self.consts, flags, steps, *common,
+            )
+        else:
+            flat = self._pack_state(packed, state)
+            keys = np.array([rng.derive_key(self.config.seed, rng.STREAM_TRAIN, s.index)
+                             for s in schedules], dtype=np.uint64)
+            f_lens = np.array([s.forward_length for s in schedules], dtype=np.int64)
+            t_lens = np.array([s.target_length for s in schedules], dtype=np.int64)
+            completed, diverged = K.train_spiking(
+                np.ascontiguousarray(images, dtype=np.float64), targets, keys, f_lens, t_lens,
+                self._offsets(packed, schedules), packed.sizes, packed.pop_off, packed.w_off,
+                packed.y_off, packed.WT, packed.bias, packed.Y, packed.cbias, self.kernel,
+                self.consts, flags, steps, flat["hist"], flat["slow"], flat["fast"],
+                flat["soma"], flat["out_rate"], flat["head"], *common,
+            )
+            self._unpack_state(packed, flat, state)
+        packed.unpack(params)
+        result.completed = int(completed)
+        result.diverged_layer = int(diverged)
+        if per_example and result.completed == 1:
+            update_feedback_weights(params, self._summary(packed, summary, fb_mean), self.config,
+                                    self.const, schedules[0].index)
+        return result
+
+    @staticmethod
+    def _summary(packed: _Packed, arrays: dict[str, np.ndarray], fb_mean: np.ndarray
+                 ) -> ExampleSummary:
+        """The parts of an example's summary that feedback learning needs."""
+        hidden = range(1, len(packed.sizes) - 1)
+
+        def layer(name: str, p: int) -> np.ndarray:
+            off = packed.pop_off[p]
+            return arrays[name][off : off + packed.sizes[p]].copy()
+
+        return ExampleSummary(
+            soma_forward=[layer("soma_f", p) for p in range(1, len(packed.sizes))],
+            rate_forward=[],
+            trace_below_forward=[],
+            output_rate_target=np.zeros(0),
+            plateau_forward=[layer("alpha_f", p) for p in hidden],
+            plateau_target=[layer("alpha_t", p) for p in hidden],
+            apical_forward=[layer("apical_f", p) for p in hidden],
+            feedback_trace_forward=[fb_mean.copy() for _ in hidden],
+        )
+
+    # ------------------------------------------------------------------------ tests
+
+    def output_potentials(
+        self, params: NetworkParams, images: np.ndarray, key_parts: tuple[int, ...]
+    ) -> np.ndarray:
+        """Mean output somatic potentials of test images, in parallel over images."""
+        if self.model.mode == "rate":
+            return self.reference.output_potentials(params, images, key_parts)
+        packed = _Packed(params)
+        keys = np.array(
+            [rng.derive_key(self.config.seed, rng.STREAM_TEST, *key_parts, i)
+             for i in range(len(images))], dtype=np.uint64)
+        out = np.zeros((len(images), packed.n_out))
+        K.test_spiking(
+            np.ascontiguousarray(images, dtype=np.float64), keys, packed.sizes, packed.pop_off,
+            packed.w_off, packed.y_off, packed.WT, packed.bias, packed.Y, packed.cbias,
+            self.kernel, self.consts, self._flags(self.config, test=True),
+            self.config.phases.test_length, out,
+        )
+        return out

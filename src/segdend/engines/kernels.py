@@ -1,0 +1,781 @@
+"""Compiled (Numba) kernels of the fast engine: no Python per time step.
+
+The step semantics are exactly those of :mod:`segdend.engines.reference` (read that module first);
+this module only changes *how* they are computed:
+
+* **Event-driven synaptic input.** A layer's basal potential is V^b(t) = W s(t) + b with
+  s(t) = Σ_j κ(j+1) h(t−j). Because this is linear, W s(t) = Σ_j κ(j+1) d(t−j) with the *drive*
+  d(t) = W h(t), and a presynaptic spike of neuron i adds count × (column i of W) to d(t). W is
+  stored so that that column is contiguous (``WT[i, :]``). The truncated kernel keeps a ring of the
+  last M drives; the untruncated kernel runs the two exponential recurrences on the drives.
+* **Weight changes keep the drives exact.** An update W ← W − η P E s̄ᵀ is rank one, so each stored
+  drive (a sum of W h over past spikes) is corrected by −η P E (s̄ · h).
+* **Window averages from events.** The mean presynaptic trace over the averaging window is
+  accumulated at spike time: a spike at step τ adds count × Σ_{t in window} κ(t − τ + 1).
+* **Counter-based spikes.** The same hash as :mod:`segdend.rng`, in 64-bit integer arithmetic.
+
+All populations are stored in flat vectors: population p (0 = input, 1..H = hidden, H+1 = output)
+occupies entries ``pop_off[p] : pop_off[p] + size[p]``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from segdend.rng import GOLDEN, _M1, _M2
+
+_U_GOLDEN = np.uint64(GOLDEN)
+_U_M1 = np.uint64(_M1)
+_U_M2 = np.uint64(_M2)
+_U_IV = np.uint64(0x6A09E667F3BCC909)
+_U11 = np.uint64(11)
+_U27 = np.uint64(27)
+_U30 = np.uint64(30)
+_U31 = np.uint64(31)
+_UNIT = 1.0 / 9007199254740992.0
+
+# Indices into the float constants array.
+C_MAX_RATE, C_GL, C_GB, C_GA, C_GD, C_KB, C_KD, C_EE, C_EI, C_TEACH, C_DL, C_DS, C_INV_TAU = range(
+    13
+)
+# Indices into the integer flags array.
+(F_TRUNCATED, F_M, F_SPIKING_FF, F_RATE_FEEDBACK, F_STOCHASTIC, F_WINDOW_MODE, F_WINDOW,
+ F_SETTLING, F_PLATEAU_WINDOW, F_PLATEAU_MAX, F_HAS_CBIAS, F_BACKPROP, F_BP_UPDATED,
+ F_RECORD_ANGLE, F_UNITS, F_UPDATE) = range(16)
+N_FLAGS = 16
+
+
+@njit(cache=True, inline="always")
+def mix64(x):
+    """SplitMix64 output function (uint64 in, uint64 out)."""
+    x = (x ^ (x >> _U30)) * _U_M1
+    x = (x ^ (x >> _U27)) * _U_M2
+    return x ^ (x >> _U31)
+
+
+@njit(cache=True)
+def derive_key3(a, b, c):
+    """``rng.derive_key(a, b, c)`` in compiled form."""
+    key = _U_IV
+    key = mix64(key ^ mix64(np.uint64(a) + _U_GOLDEN))
+    key = mix64(key ^ mix64(np.uint64(b) + _U_GOLDEN))
+    key = mix64(key ^ mix64(np.uint64(c) + _U_GOLDEN))
+    return key
+
+
+@njit(cache=True, inline="always")
+def sigmoid(x):
+    """σ(x) = 1/(1 + e^{−x})."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(cache=True)
+def window_start(length, flags):
+    """First averaged step of a phase of ``length`` steps (reference ``window``)."""
+    if flags[F_WINDOW_MODE] == 0:
+        return length - flags[F_WINDOW]
+    return flags[F_SETTLING]
+
+
+@njit(cache=True)
+def trace_coefficients(length, w0, kernel):
+    """coef[τ + M]: Σ over window steps t ≥ τ of κ(t − τ + 1), for spikes at phase step τ."""
+    m = kernel.shape[0]
+    coef = np.zeros(length + m)
+    for tau in range(-m, length):
+        total = 0.0
+        for lag in range(m):
+            t = tau + lag
+            if w0 <= t < length:
+                total += kernel[lag]
+        coef[tau + m] = total
+    return coef
+
+
+@njit(cache=True)
+def rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, dfast, flags):
+    """Recompute every stored drive from the spike history and the current weights."""
+    n_layers = sizes.shape[0] - 1
+    m = flags[F_M]
+    for k in range(n_layers):
+        n_pre, n_post = sizes[k], sizes[k + 1]
+        pre, post = pop_off[k], pop_off[k + 1]
+        w = w_off[k]
+        if flags[F_TRUNCATED] == 1:
+            for r in range(m):
+                for j in range(n_post):
+                    drive[r, post + j] = 0.0
+                for i in range(n_pre):
+                    c = hist[r, pre + i]
+                    if c != 0.0:
+                        row = w + i * n_post
+                        for j in range(n_post):
+                            drive[r, post + j] += c * WT[row + j]
+        else:
+            for j in range(n_post):
+                dslow[post + j] = 0.0
+                dfast[post + j] = 0.0
+            for i in range(n_pre):
+                a, b = slow[pre + i], fast[pre + i]
+                if a != 0.0 or b != 0.0:
+                    row = w + i * n_post
+                    for j in range(n_post):
+                        dslow[post + j] += a * WT[row + j]
+                        dfast[post + j] += b * WT[row + j]
+
+
+@njit(cache=True, inline="always")
+def uniform(key, j):
+    """The uniform number of neuron j under ``key`` (``rng.uniforms``)."""
+    return float(mix64(key + np.uint64(j + 1) * _U_GOLDEN) >> _U11) * _UNIT
+
+
+@njit(cache=True, inline="always")
+def poisson_tail(u, rate, p0):
+    """Inverse Poisson CDF at u given p0 = e^{−rate} (``rng.poisson_from_uniform``)."""
+    p = p0
+    cdf = p
+    k = 0
+    while u > cdf:
+        k += 1
+        p = p * rate / k
+        cdf = cdf + p
+        if k > 64:
+            break
+    return k
+
+
+@njit(cache=True)
+def run_phase(
+    image_idx, image_rate, image_p0, target, teaching, base_key, t_start, length, learning,
+    offsets, sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, kernel, consts, flags,
+    hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
+    soma_acc, sbar_acc, apical_acc, rate_acc, fb_acc, scratch, fb_signal, basal, uni,
+):
+    """Simulate one phase (reference ``_run_phase``) and accumulate its window sums.
+
+    The input image is given sparsely: pixel indices with non-zero rate, their rates φ_max·x and
+    e^{−rate}. ``learning``: 1 = forward phase (accumulates everything the updates need),
+    2 = target phase (somata, plateaus, output rates), 0 = test (output soma only).
+    Returns −1, or the layer whose soma became non-finite.
+    """
+    n_pop = sizes.shape[0]
+    out = n_pop - 1
+    n_hidden = n_pop - 2
+    n_out = sizes[out]
+    m = flags[F_M]
+    truncated = flags[F_TRUNCATED] == 1
+    spiking_ff = flags[F_SPIKING_FF] == 1
+    phi = consts[C_MAX_RATE]
+    g_l, g_b, g_a, g_d = consts[C_GL], consts[C_GB], consts[C_GA], consts[C_GD]
+    d_long, d_short, inv_tau = consts[C_DL], consts[C_DS], consts[C_INV_TAU]
+    # Every rate is at most φ_max, so u ≤ e^{−φ_max} ≤ e^{−rate} means no spike: exact shortcut.
+    no_spike_below = math.exp(-phi)
+    w0 = window_start(length, flags)
+    stochastic = flags[F_STOCHASTIC] == 1 and learning >= 1
+    plateau_w = flags[F_PLATEAU_WINDOW] if stochastic else length - w0
+    apical_from = min(w0, length - flags[F_PLATEAU_MAX] - plateau_w) if stochastic else w0
+    apical_in_soma = g_a != 0.0
+    output_spikes_needed = learning >= 1 or apical_in_soma
+    coef = trace_coefficients(length, w0, kernel) if truncated else np.zeros(1)
+    # Spikes emitted before this phase that still reach the window (only if it starts early).
+    if truncated and learning == 1 and w0 < m - 1:
+        for lag in range(1, m):
+            r = (head[0] - lag + 1 + m) % m
+            weight = coef[-lag + m]
+            if weight != 0.0:
+                for q in range(pop_off[out]):
+                    sbar_acc[q] += hist[r, q] * weight
+    # Loops below index 1-D views by the plain loop variable: Numba then drops the negative-index
+    # wraparound checks and LLVM vectorises them.
+    for step in range(length):
+        t = t_start + step
+        in_window = step >= w0
+        if truncated:
+            head[0] = (head[0] + 1) % m
+        hrow = head[0]
+        # ---- feedback signal reaching the apical dendrites (the output as of the last step)
+        need_apical = n_hidden > 0 and (apical_in_soma or (learning >= 1 and step >= apical_from))
+        if need_apical:
+            o0 = pop_off[out]
+            for o in range(n_out):
+                if flags[F_RATE_FEEDBACK] == 1:
+                    fb_signal[o] = out_rate[o]
+                elif truncated:
+                    total = 0.0
+                    for lag in range(m):
+                        total += kernel[lag] * hist[(hrow - 1 - lag + 2 * m) % m, o0 + o]
+                    fb_signal[o] = total
+                else:
+                    fb_signal[o] = (slow[o0 + o] - fast[o0 + o]) * inv_tau
+            if learning == 1 and in_window:
+                for o in range(n_out):
+                    fb_acc[o] += fb_signal[o]
+        for p in range(n_pop):
+            n = sizes[p]
+            off = pop_off[p]
+            has_post = p < out
+            v_soma = soma[off : off + n]
+            # ---- dendrites and soma of layer k = p − 1
+            if p > 0:
+                k = p - 1
+                v_basal = basal[:n]
+                v_bias = bias[off : off + n]
+                if spiking_ff and truncated:
+                    for j in range(n):
+                        v_basal[j] = v_bias[j]
+                    for lag in range(m):
+                        v_drive = drive[(hrow - lag + m) % m, off : off + n]
+                        kappa = kernel[lag]
+                        for j in range(n):
+                            v_basal[j] += kappa * v_drive[j]
+                elif spiking_ff:
+                    v_slow, v_fast = dslow[off : off + n], dfast[off : off + n]
+                    for j in range(n):
+                        v_basal[j] = (v_slow[j] - v_fast[j]) * inv_tau + v_bias[j]
+                else:
+                    v_scratch = scratch[off : off + n]
+                    for j in range(n):
+                        v_basal[j] = v_scratch[j] + v_bias[j]
+                if p < out:
+                    if need_apical:
+                        yk = y_off[k]
+                        record = learning >= 1
+                        for j in range(n):
+                            apical = 0.0
+                            yrow = yk + j * n_out
+                            for o in range(n_out):
+                                apical += Y[yrow + o] * fb_signal[o]
+                            if flags[F_HAS_CBIAS] == 1:
+                                apical += cbias[off + j]
+                            v = v_soma[j]
+                            v += -g_l * v + g_b * (v_basal[j] - v) + g_a * (apical - v)
+                            v_soma[j] = v
+                            if record:
+                                if stochastic:
+                                    end = length - offsets[off + j]
+                                    if end - plateau_w <= step < end:
+                                        apical_acc[off + j] += apical
+                                elif in_window:
+                                    apical_acc[off + j] += apical
+                    else:
+                        for j in range(n):
+                            v = v_soma[j]
+                            v += -g_l * v + g_b * (v_basal[j] - v)
+                            v_soma[j] = v
+                else:
+                    for j in range(n):
+                        v = v_soma[j]
+                        current = 0.0
+                        if teaching:
+                            g_exc = target[j]
+                            g_inh = 1.0 - target[j]
+                            current = consts[C_TEACH] * (
+                                g_exc * (consts[C_EE] - v) + g_inh * (consts[C_EI] - v)
+                            )
+                        v += -g_l * v + g_d * (v_basal[j] - v) + current
+                        v_soma[j] = v
+                if learning >= 1 or p == out:
+                    bad = 0.0
+                    for j in range(n):
+                        bad += v_soma[j] * 0.0
+                    if bad != 0.0:  # NaN: some soma is NaN or infinite
+                        return k
+                    if in_window:
+                        v_acc = soma_acc[off : off + n]
+                        for j in range(n):
+                            v_acc[j] += v_soma[j]
+                if p == out and not output_spikes_needed:
+                    continue
+            # ---- spikes of population p at step t, their drive onto layer p + 1, traces
+            post = pop_off[p + 1] if has_post else 0
+            n_post = sizes[p + 1] if has_post else 0
+            w = w_off[p] if has_post else 0
+            if has_post:
+                if truncated and spiking_ff:
+                    v_out = drive[hrow, post : post + n_post]
+                else:
+                    v_out = scratch[post : post + n_post]
+                for j in range(n_post):
+                    v_out[j] = 0.0
+            else:
+                v_out = scratch[0:0]
+            if truncated:
+                v_hist = hist[hrow, off : off + n]
+                for i in range(n):
+                    v_hist[i] = 0.0
+            key = derive_key3(base_key, p, t)
+            if p == 0:
+                n_draw = image_idx.shape[0]
+                for q in range(n_draw):
+                    uni[q] = uniform(key, image_idx[q])
+            else:
+                n_draw = n
+                for q in range(n_draw):
+                    uni[q] = uniform(key, q)
+            sbar_coef = coef[step + m] if truncated else 0.0
+            for q in range(n_draw):
+                u = uni[q]
+                if p == 0:
+                    i = image_idx[q]
+                    if u <= image_p0[q]:
+                        continue
+                    count = poisson_tail(u, image_rate[q], image_p0[q])
+                else:
+                    i = q
+                    if p == out:
+                        rate = phi * sigmoid(v_soma[i])
+                        out_rate[i] = rate
+                        if teaching and in_window:
+                            rate_acc[i] += rate
+                    elif u <= no_spike_below:
+                        continue
+                    else:
+                        rate = phi * sigmoid(v_soma[i])
+                    if rate <= 0.0 or u <= no_spike_below:
+                        continue
+                    count = poisson_tail(u, rate, math.exp(-rate))
+                if count == 0:
+                    continue
+                c = float(count)
+                if truncated:
+                    hist[hrow, off + i] = c
+                else:
+                    slow[off + i] += c  # decayed below: d·(s + c), as in the reference
+                    fast[off + i] += c
+                if has_post and spiking_ff:
+                    v_w = WT[w + i * n_post : w + (i + 1) * n_post]
+                    for j in range(n_post):
+                        v_out[j] += c * v_w[j]
+                    if truncated and learning == 1:
+                        sbar_acc[off + i] += c * sbar_coef
+            if not truncated:
+                v_slow, v_fast = slow[off : off + n], fast[off : off + n]
+                for i in range(n):
+                    v_slow[i] = d_long * v_slow[i]
+                    v_fast[i] = d_short * v_fast[i]
+                if has_post and spiking_ff and learning == 1 and in_window:
+                    v_sbar = sbar_acc[off : off + n]
+                    for i in range(n):
+                        v_sbar[i] += (v_slow[i] - v_fast[i]) * inv_tau
+            if has_post and spiking_ff and not truncated:
+                v_ds, v_df = dslow[post : post + n_post], dfast[post : post + n_post]
+                for j in range(n_post):
+                    v_ds[j] = d_long * (v_ds[j] + v_out[j])
+                    v_df[j] = d_short * (v_df[j] + v_out[j])
+            if has_post and not spiking_ff:
+                # instantaneous rates as feedforward input (code option): a dense drive
+                n_in = image_idx.shape[0] if p == 0 else n
+                for q in range(n_in):
+                    if p == 0:
+                        i = image_idx[q]
+                        rate = image_rate[q]
+                    else:
+                        i = q
+                        rate = phi * sigmoid(v_soma[i])
+                    if learning == 1 and in_window:
+                        sbar_acc[off + i] += rate
+                    if rate != 0.0:
+                        v_w = WT[w + i * n_post : w + (i + 1) * n_post]
+                        for j in range(n_post):
+                            v_out[j] += rate * v_w[j]
+    return -1
+
+
+@njit(cache=True)
+def sparse_image(image, phi):
+    """Indices, rates φ_max·x and e^{−rate} of the pixels with non-zero rate."""
+    count = 0
+    for i in range(image.shape[0]):
+        if image[i] > 0.0:
+            count += 1
+    idx = np.empty(count, np.int64)
+    rates = np.empty(count)
+    p0 = np.empty(count)
+    q = 0
+    for i in range(image.shape[0]):
+        if image[i] > 0.0:
+            idx[q] = i
+            rates[q] = phi * image[i]
+            p0[q] = math.exp(-rates[q])
+            q += 1
+    return idx, rates, p0
+
+
+@njit(cache=True)
+def update_weights(
+    sizes, pop_off, w_off, WT, bias, kernel, consts, flags, steps,
+    hist, slow, fast, drive, dslow, dfast,
+    soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, spiking,
+):
+    """The updates of Eqs. 28–35 (reference ``apply_updates``, forward weights and biases).
+
+    Returns the angle (degrees) between the local and the backprop error of hidden layer 0, or NaN.
+    """
+    n_pop = sizes.shape[0]
+    out = n_pop - 1
+    n_out = sizes[out]
+    phi, k_b, k_d = consts[C_MAX_RATE], consts[C_KB], consts[C_KD]
+    m = flags[F_M]
+    o = pop_off[out]
+    for j in range(n_out):
+        sg = sigmoid(soma_f[o + j])
+        errors[o + j] = (-k_d * phi) * (rate_t[j] - phi * sg) * (sg * (1.0 - sg))
+        errors_bp[o + j] = errors[o + j]
+    # local errors and (pre-update) backprop errors of the hidden layers, top-down
+    for p in range(out - 1, 0, -1):
+        off, n = pop_off[p], sizes[p]
+        above, n_above, w = pop_off[p + 1], sizes[p + 1], w_off[p]
+        for j in range(n):
+            sg = sigmoid(soma_f[off + j])
+            slope = phi * (sg * (1.0 - sg))
+            errors[off + j] = (-k_b) * (alpha_t[off + j] - alpha_f[off + j]) * slope
+            total = 0.0
+            row = w + j * n_above
+            for i in range(n_above):
+                total += WT[row + i] * errors_bp[above + i]
+            errors_bp[off + j] = total * k_b * slope
+    angle = np.nan
+    if flags[F_RECORD_ANGLE] == 1 and out > 1:
+        dot, na, nb = 0.0, 0.0, 0.0
+        off = pop_off[1]
+        for j in range(sizes[1]):
+            dot += errors[off + j] * errors_bp[off + j]
+            na += errors[off + j] * errors[off + j]
+            nb += errors_bp[off + j] * errors_bp[off + j]
+        if na == 0.0 or nb == 0.0:
+            angle = 90.0
+        else:
+            angle = math.degrees(math.acos(min(1.0, max(-1.0, dot / math.sqrt(na * nb)))))
+    backprop = flags[F_BACKPROP] == 1
+    for p in range(out, 0, -1):  # layer k = p − 1, top-down as in the code
+        k = p - 1
+        post, n_post = pop_off[p], sizes[p]
+        pre, n_pre = pop_off[k], sizes[k]
+        w = w_off[k]
+        if backprop and p < out:
+            if flags[F_BP_UPDATED] == 1:
+                above, n_above, wa = pop_off[p + 1], sizes[p + 1], w_off[p]
+                for j in range(n_post):
+                    sg = sigmoid(soma_f[post + j])
+                    total = 0.0
+                    row = wa + j * n_above
+                    for i in range(n_above):
+                        total += WT[row + i] * errors[above + i]
+                    errors[post + j] = total * k_b * (phi * (sg * (1.0 - sg)))
+            else:
+                for j in range(n_post):
+                    errors[post + j] = errors_bp[post + j]
+        step = steps[k]
+        for i in range(n_pre):
+            s_i = sbar[pre + i]
+            if s_i != 0.0:
+                row = w + i * n_post
+                for j in range(n_post):
+                    WT[row + j] -= step * (errors[post + j] * s_i)
+        for j in range(n_post):
+            bias[post + j] -= step * errors[post + j]
+        if spiking and flags[F_SPIKING_FF] == 1:
+            # keep the stored drives W h equal to the new weights times the same spikes
+            if flags[F_TRUNCATED] == 1:
+                for r in range(m):
+                    q = 0.0
+                    for i in range(n_pre):
+                        q += hist[r, pre + i] * sbar[pre + i]
+                    if q != 0.0:
+                        for j in range(n_post):
+                            drive[r, post + j] -= step * q * errors[post + j]
+            else:
+                qs, qf = 0.0, 0.0
+                for i in range(n_pre):
+                    qs += slow[pre + i] * sbar[pre + i]
+                    qf += fast[pre + i] * sbar[pre + i]
+                for j in range(n_post):
+                    dslow[post + j] -= step * qs * errors[post + j]
+                    dfast[post + j] -= step * qf * errors[post + j]
+    return angle
+
+
+@njit(cache=True)
+def summarise(sizes, pop_off, flags, consts, e, n_forward, n_target, plateau_f, plateau_t,
+              soma_acc_f, sbar_acc, apical_acc_f, apical_acc_t, rate_acc, fb_acc,
+              soma_f, sbar, apical_f, alpha_f, alpha_t, rate_t, fb_mean,
+              predicted, out_loss, hid_loss):
+    """Window means (Eq. 5 plateaus), prediction and losses of example ``e``."""
+    n_pop = sizes.shape[0]
+    out = n_pop - 1
+    n_out = sizes[out]
+    phi = consts[C_MAX_RATE]
+    for p in range(1, n_pop):
+        for j in range(sizes[p]):
+            soma_f[pop_off[p] + j] = soma_acc_f[pop_off[p] + j] / n_forward
+    for p in range(n_pop - 1):
+        for i in range(sizes[p]):
+            sbar[pop_off[p] + i] = sbar_acc[pop_off[p] + i] / n_forward
+    for o in range(n_out):
+        rate_t[o] = rate_acc[o] / n_target
+        fb_mean[o] = fb_acc[o] / n_forward
+    for p in range(1, out):
+        loss = 0.0
+        for j in range(sizes[p]):
+            idx = pop_off[p] + j
+            apical_f[idx] = apical_acc_f[idx] / plateau_f
+            alpha_f[idx] = sigmoid(apical_f[idx])
+            alpha_t[idx] = sigmoid(apical_acc_t[idx] / plateau_t)
+            diff = alpha_t[idx] - alpha_f[idx]
+            loss += diff * diff
+        hid_loss[e, p - 1] = loss
+    units = flags[F_UNITS]
+    best, best_value = 0, -np.inf
+    for c in range(n_out // units):
+        total = 0.0
+        for u in range(units):
+            total += soma_f[pop_off[out] + c * units + u]
+        value = total / units
+        if value > best_value:
+            best, best_value = c, value
+    predicted[e] = best
+    loss = 0.0
+    for o in range(n_out):
+        diff = rate_t[o] - phi * sigmoid(soma_f[pop_off[out] + o])
+        loss += diff * diff
+    out_loss[e] = loss
+
+
+@njit(cache=True)
+def train_spiking(
+    images, targets, base_keys, f_lens, t_lens, offsets,
+    sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, kernel, consts, flags, steps,
+    hist, slow, fast, soma, out_rate, head,
+    predicted, out_loss, hid_loss, angles,
+    soma_f, sbar, apical_f, alpha_f, alpha_t, rate_t, fb_mean,
+):
+    """Train online on a chunk of examples; return (completed, diverged layer or −1)."""
+    total = pop_off[-1] + sizes[-1]
+    n_out = sizes[-1]
+    m = flags[F_M]
+    truncated = flags[F_TRUNCATED] == 1
+    drive = np.zeros((m if truncated else 1, total))
+    dslow = np.zeros(total)
+    dfast = np.zeros(total)
+    rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, dfast, flags)
+    scratch = np.zeros(total)
+    fb_signal = np.zeros(n_out)
+    soma_acc_f = np.zeros(total)
+    soma_acc_t = np.zeros(total)
+    sbar_acc = np.zeros(total)
+    apical_acc_f = np.zeros(total)
+    apical_acc_t = np.zeros(total)
+    rate_acc = np.zeros(n_out)
+    fb_acc = np.zeros(n_out)
+    rate_dummy = np.zeros(n_out)
+    errors = np.zeros(total)
+    errors_bp = np.zeros(total)
+    stochastic = flags[F_STOCHASTIC] == 1
+    basal = np.zeros(sizes.max())
+    uni = np.zeros(sizes.max())
+    for e in range(images.shape[0]):
+        image_idx, image_rate, image_p0 = sparse_image(images[e], consts[C_MAX_RATE])
+        soma_acc_f[:] = 0.0
+        soma_acc_t[:] = 0.0
+        sbar_acc[:] = 0.0
+        apical_acc_f[:] = 0.0
+        apical_acc_t[:] = 0.0
+        rate_acc[:] = 0.0
+        fb_acc[:] = 0.0
+        f_len, t_len = f_lens[e], t_lens[e]
+        status = run_phase(
+            image_idx, image_rate, image_p0, targets[e], False, base_keys[e], 0, f_len, 1,
+            offsets[e, 0], sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, kernel, consts,
+            flags, hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
+            soma_acc_f, sbar_acc, apical_acc_f, rate_dummy, fb_acc, scratch, fb_signal, basal,
+            uni,
+        )
+        if status >= 0:
+            return e, status
+        status = run_phase(
+            image_idx, image_rate, image_p0, targets[e], True, base_keys[e], f_len, t_len, 2,
+            offsets[e, 1], sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, kernel, consts,
+            flags, hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
+            soma_acc_t, sbar_acc, apical_acc_t, rate_acc, fb_acc, scratch, fb_signal, basal,
+            uni,
+        )
+        if status >= 0:
+            return e, status
+        n_f = f_len - window_start(f_len, flags)
+        n_t = t_len - window_start(t_len, flags)
+        plateau_f = flags[F_PLATEAU_WINDOW] if stochastic else n_f
+        plateau_t = flags[F_PLATEAU_WINDOW] if stochastic else n_t
+        summarise(sizes, pop_off, flags, consts, e, n_f, n_t, plateau_f, plateau_t,
+                  soma_acc_f, sbar_acc, apical_acc_f, apical_acc_t, rate_acc, fb_acc,
+                  soma_f, sbar, apical_f, alpha_f, alpha_t, rate_t, fb_mean,
+                  predicted, out_loss, hid_loss)
+        if flags[F_UPDATE] == 1:
+            angles[e] = update_weights(
+                sizes, pop_off, w_off, WT, bias, kernel, consts, flags, steps,
+                hist, slow, fast, drive, dslow, dfast,
+                soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, True,
+            )
+    return images.shape[0], -1
+
+
+@njit(cache=True, parallel=True)
+def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, kernel,
+                 consts, test_flags, length, out):
+    """Mean output somatic potential after settling, each image from rest, in parallel."""
+    total = pop_off[-1] + sizes[-1]
+    n_out = sizes[-1]
+    o = pop_off[-1]
+    m = test_flags[F_M]
+    truncated = test_flags[F_TRUNCATED] == 1
+    n_mean = length - window_start(length, test_flags)
+    for e in prange(images.shape[0]):
+        hist = np.zeros((m if truncated else 1, total))
+        slow = np.zeros(total)
+        fast = np.zeros(total)
+        drive = np.zeros((m if truncated else 1, total))
+        dslow = np.zeros(total)
+        dfast = np.zeros(total)
+        soma = np.zeros(total)
+        out_rate = np.zeros(n_out)
+        head = np.zeros(1, np.int64)
+        soma_acc = np.zeros(total)
+        scratch = np.zeros(total)
+        small = np.zeros(n_out)
+        dummy = np.zeros(1)
+        no_offsets = np.zeros(1, np.int64)
+        image_idx, image_rate, image_p0 = sparse_image(images[e], consts[C_MAX_RATE])
+        run_phase(
+            image_idx, image_rate, image_p0, small, False, base_keys[e], 0, length, 0,
+            no_offsets, sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, kernel, consts,
+            test_flags, hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
+            soma_acc, dummy, dummy, small, small, scratch, np.zeros(n_out),
+            np.zeros(sizes.max()), np.zeros(sizes.max()),
+        )
+        for j in range(n_out):
+            out[e, j] = soma_acc[o + j] / n_mean
+
+
+@njit(cache=True)
+def train_rate(
+    images, targets, sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, consts, flags, steps,
+    predicted, out_loss, hid_loss, angles,
+    soma_f, sbar, apical_f, alpha_f, alpha_t, rate_t, fb_mean,
+):
+    """The code's non-spiking mode (reference ``_rate_example``) on a chunk of examples."""
+    n_pop = sizes.shape[0]
+    out = n_pop - 1
+    n_out = sizes[out]
+    total = pop_off[-1] + sizes[-1]
+    phi, k_b, k_d = consts[C_MAX_RATE], consts[C_KB], consts[C_KD]
+    g_l, g_d, teach = consts[C_GL], consts[C_GD], consts[C_TEACH]
+    basal = np.zeros(total)
+    errors = np.zeros(total)
+    errors_bp = np.zeros(total)
+    apical_acc_t = np.zeros(total)
+    soma_acc = np.zeros(total)
+    rate_f = np.zeros(n_out)
+    dummy2 = np.zeros((1, 1))
+    dummy1 = np.zeros(1)
+    for e in range(images.shape[0]):
+        for i in range(sizes[0]):
+            sbar[i] = phi * images[e, i]
+        for p in range(1, n_pop):
+            off, n = pop_off[p], sizes[p]
+            pre, n_pre, w = pop_off[p - 1], sizes[p - 1], w_off[p - 1]
+            for j in range(n):
+                basal[off + j] = 0.0
+            for i in range(n_pre):
+                r = sbar[pre + i]
+                if r != 0.0:
+                    row = w + i * n
+                    for j in range(n):
+                        basal[off + j] += WT[row + j] * r
+            for j in range(n):
+                basal[off + j] += bias[off + j]
+                if p < out:
+                    soma_acc[off + j] = k_b * basal[off + j]
+                    sbar[off + j] = phi * sigmoid(soma_acc[off + j])
+                else:
+                    soma_acc[off + j] = k_d * basal[off + j]
+                    rate_f[j] = phi * sigmoid(soma_acc[off + j])
+        for p in range(1, n_pop):
+            for j in range(sizes[p]):
+                if not math.isfinite(soma_acc[pop_off[p] + j]):
+                    return e, p - 1
+        o = pop_off[out]
+        for j in range(n_out):
+            g_exc = teach * targets[e, j]
+            g_inh = teach * (1.0 - targets[e, j])
+            v_t = (g_d * basal[o + j] + g_exc * consts[C_EE] + g_inh * consts[C_EI]) / (
+                g_l + g_d + g_exc + g_inh
+            )
+            rate_t[j] = phi * sigmoid(v_t)
+        for p in range(1, out):
+            off, n = pop_off[p], sizes[p]
+            for j in range(n):
+                a_t = 0.0
+                yrow = y_off[p - 1] + j * n_out
+                for q in range(n_out):
+                    a_t += Y[yrow + q] * rate_t[q]
+                if flags[F_HAS_CBIAS] == 1:
+                    a_t += cbias[off + j]
+                apical_acc_t[off + j] = a_t
+        for o2 in range(n_out):
+            fb_mean[o2] = rate_f[o2]
+        summarise_rate(sizes, pop_off, flags, consts, e, soma_acc, apical_acc_t, Y, cbias,
+                       y_off, rate_f, soma_f, apical_f, alpha_f, alpha_t, predicted, out_loss,
+                       hid_loss, rate_t)
+        if flags[F_UPDATE] == 1:
+            angles[e] = update_weights(
+                sizes, pop_off, w_off, WT, bias, dummy1, consts, flags, steps,
+                dummy2, dummy1, dummy1, dummy2, dummy1, dummy1,
+                soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, False,
+            )
+    return images.shape[0], -1
+
+
+@njit(cache=True)
+def summarise_rate(sizes, pop_off, flags, consts, e, soma_now, apical_t, Y, cbias, y_off, rate_f,
+                   soma_f, apical_f, alpha_f, alpha_t, predicted, out_loss, hid_loss, rate_t):
+    """Plateaus, prediction and losses of a rate-mode example."""
+    n_pop = sizes.shape[0]
+    out = n_pop - 1
+    n_out = sizes[out]
+    phi = consts[C_MAX_RATE]
+    for p in range(1, n_pop):
+        for j in range(sizes[p]):
+            soma_f[pop_off[p] + j] = soma_now[pop_off[p] + j]
+    for p in range(1, out):
+        loss = 0.0
+        for j in range(sizes[p]):
+            idx = pop_off[p] + j
+            a_f = 0.0
+            yrow = y_off[p - 1] + j * n_out
+            for q in range(n_out):
+                a_f += Y[yrow + q] * rate_f[q]
+            if flags[F_HAS_CBIAS] == 1:
+                a_f += cbias[idx]
+            apical_f[idx] = a_f
+            alpha_f[idx] = sigmoid(a_f)
+            alpha_t[idx] = sigmoid(apical_t[idx])
+            diff = alpha_t[idx] - alpha_f[idx]
+            loss += diff * diff
+        hid_loss[e, p - 1] = loss
+    units = flags[F_UNITS]
+    best, best_value = 0, -np.inf
+    for c in range(n_out // units):
+        total = 0.0
+        for u in range(units):
+            total += soma_f[pop_off[out] + c * units + u]
+        if total / units > best_value:
+            best, best_value = c, total / units
+    predicted[e] = best
+    loss = 0.0
+    for o in range(n_out):
+        diff = rate_t[o] - phi * sigmoid(soma_f[pop_off[out] + o])
+        loss += diff * diff
+    out_loss[e] = loss
