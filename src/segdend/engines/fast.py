@@ -41,6 +41,7 @@ class _Packed:
         self.y_off = np.concatenate([[0], np.cumsum(ysegs)[:-1]]).astype(np.int64) if ysegs else (
             np.zeros(1, np.int64))
         self.Y = np.concatenate([y.ravel() for y in params.feedback]) if ysegs else np.zeros(1)
+        self.YT = np.concatenate([y.T.ravel() for y in params.feedback]) if ysegs else np.zeros(1)
         self.cbias = np.zeros(self.total)
         for k, c in enumerate(params.feedback_biases):
             self.cbias[self.pop_off[k + 1] : self.pop_off[k + 1] + c.size] = c
@@ -224,7 +225,7 @@ class FastEngine(Engine):
             completed, diverged = K.train_spiking(
                 np.ascontiguousarray(images, dtype=np.float64), targets, keys, f_lens, t_lens,
                 self._offsets(packed, schedules), packed.sizes, packed.pop_off, packed.w_off,
-                packed.y_off, packed.WT, packed.bias, packed.Y, packed.cbias, self.kernel,
+                packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias, self.kernel,
                 self.consts, flags, steps, flat["hist"], flat["slow"], flat["fast"],
                 flat["soma"], flat["out_rate"], flat["head"], *common,
             )
@@ -273,7 +274,7 @@ class FastEngine(Engine):
         out = np.zeros((len(images), packed.n_out))
         K.test_spiking(
             np.ascontiguousarray(images, dtype=np.float64), keys, packed.sizes, packed.pop_off,
-            packed.w_off, packed.y_off, packed.WT, packed.bias, packed.Y, packed.cbias,
+            packed.w_off, packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias,
             self.kernel, self.consts, self._flags(self.config, test=True),
             self.config.phases.test_length, out,
         )

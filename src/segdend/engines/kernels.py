@@ -148,12 +148,34 @@ def poisson_tail(u, rate, p0):
     return k
 
 
+_MARGIN = 1e-12
+
+
+@njit(cache=True, inline="always")
+def poisson_bracketed(u, rate):
+    """``poisson_tail(u, rate, e^{−rate})`` without computing e^{−rate} in the common cases.
+
+    1 − r ≤ e^{−r} ≤ 1 − r + r²/2 and e^{−r}(1 + r) ≥ 1 − r²/2 for r ≥ 0; away from these bounds
+    (by far more than rounding) the count is 0 or 1 for certain. Otherwise it is computed exactly.
+    """
+    if rate <= 0.0:
+        return 0
+    low = 1.0 - rate
+    if u <= low - _MARGIN:
+        return 0
+    half_square = 0.5 * rate * rate
+    if u > low + half_square + _MARGIN and u <= 1.0 - half_square - _MARGIN:
+        return 1
+    return poisson_tail(u, rate, math.exp(-rate))
+
+
 @njit(cache=True)
 def run_phase(
     image_idx, image_rate, image_p0, target, teaching, base_key, t_start, length, learning,
-    offsets, sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, kernel, consts, flags,
+    offsets, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts, flags,
     hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
     soma_acc, sbar_acc, apical_acc, rate_acc, fb_acc, scratch, fb_signal, basal, uni,
+    cand, spikes_idx, spikes_count, apical_buf,
 ):
     """Simulate one phase (reference ``_run_phase``) and accumulate its window sums.
 
@@ -201,15 +223,19 @@ def run_phase(
         need_apical = n_hidden > 0 and (apical_in_soma or (learning >= 1 and step >= apical_from))
         if need_apical:
             o0 = pop_off[out]
-            for o in range(n_out):
-                if flags[F_RATE_FEEDBACK] == 1:
+            if flags[F_RATE_FEEDBACK] == 1:
+                for o in range(n_out):
                     fb_signal[o] = out_rate[o]
-                elif truncated:
-                    total = 0.0
-                    for lag in range(m):
-                        total += kernel[lag] * hist[(hrow - 1 - lag + 2 * m) % m, o0 + o]
-                    fb_signal[o] = total
-                else:
+            elif truncated:
+                for o in range(n_out):
+                    fb_signal[o] = 0.0
+                for lag in range(m):
+                    v_hist = hist[(hrow - 1 - lag + 2 * m) % m, o0 : o0 + n_out]
+                    kappa = kernel[lag]
+                    for o in range(n_out):
+                        fb_signal[o] += kappa * v_hist[o]
+            else:
+                for o in range(n_out):
                     fb_signal[o] = (slow[o0 + o] - fast[o0 + o]) * inv_tau
             if learning == 1 and in_window:
                 for o in range(n_out):
@@ -242,25 +268,35 @@ def run_phase(
                         v_basal[j] = v_scratch[j] + v_bias[j]
                 if p < out:
                     if need_apical:
-                        yk = y_off[k]
-                        record = learning >= 1
+                        # V^{ka} = Y^k s^{out} (+ c^k), with Yᵀ stored so the loop vectorises
+                        v_apical = apical_buf[:n]
+                        if flags[F_HAS_CBIAS] == 1:
+                            v_c = cbias[off : off + n]
+                            for j in range(n):
+                                v_apical[j] = v_c[j]
+                        else:
+                            for j in range(n):
+                                v_apical[j] = 0.0
+                        for o in range(n_out):
+                            f = fb_signal[o]
+                            v_yt = YT[y_off[k] + o * n : y_off[k] + (o + 1) * n]
+                            for j in range(n):
+                                v_apical[j] += v_yt[j] * f
                         for j in range(n):
-                            apical = 0.0
-                            yrow = yk + j * n_out
-                            for o in range(n_out):
-                                apical += Y[yrow + o] * fb_signal[o]
-                            if flags[F_HAS_CBIAS] == 1:
-                                apical += cbias[off + j]
                             v = v_soma[j]
-                            v += -g_l * v + g_b * (v_basal[j] - v) + g_a * (apical - v)
+                            v += -g_l * v + g_b * (v_basal[j] - v) + g_a * (v_apical[j] - v)
                             v_soma[j] = v
-                            if record:
-                                if stochastic:
-                                    end = length - offsets[off + j]
+                        if learning >= 1:
+                            v_acc = apical_acc[off : off + n]
+                            if stochastic:
+                                v_off = offsets[off : off + n]
+                                for j in range(n):
+                                    end = length - v_off[j]
                                     if end - plateau_w <= step < end:
-                                        apical_acc[off + j] += apical
-                                elif in_window:
-                                    apical_acc[off + j] += apical
+                                        v_acc[j] += v_apical[j]
+                            elif in_window:
+                                for j in range(n):
+                                    v_acc[j] += v_apical[j]
                     else:
                         for j in range(n):
                             v = v_soma[j]
@@ -308,39 +344,49 @@ def run_phase(
                 for i in range(n):
                     v_hist[i] = 0.0
             key = derive_key3(base_key, p, t)
-            if p == 0:
-                n_draw = image_idx.shape[0]
-                for q in range(n_draw):
-                    uni[q] = uniform(key, image_idx[q])
-            else:
-                n_draw = n
-                for q in range(n_draw):
-                    uni[q] = uniform(key, q)
             sbar_coef = coef[step + m] if truncated else 0.0
-            for q in range(n_draw):
-                u = uni[q]
-                if p == 0:
-                    i = image_idx[q]
-                    if u <= image_p0[q]:
-                        continue
-                    count = poisson_tail(u, image_rate[q], image_p0[q])
-                else:
-                    i = q
-                    if p == out:
-                        rate = phi * sigmoid(v_soma[i])
-                        out_rate[i] = rate
-                        if teaching and in_window:
-                            rate_acc[i] += rate
-                    elif u <= no_spike_below:
-                        continue
-                    else:
-                        rate = phi * sigmoid(v_soma[i])
-                    if rate <= 0.0 or u <= no_spike_below:
-                        continue
-                    count = poisson_tail(u, rate, math.exp(-rate))
-                if count == 0:
-                    continue
-                c = float(count)
+            # Candidates: neurons whose uniform number could mean a spike. Each spike of neuron i
+            # is recorded in spikes_idx/spikes_count and handled below.
+            n_spikes = 0
+            if p == 0:
+                for q in range(image_idx.shape[0]):
+                    u = uniform(key, image_idx[q])
+                    if u > image_p0[q]:
+                        spikes_idx[n_spikes] = image_idx[q]
+                        spikes_count[n_spikes] = poisson_tail(u, image_rate[q], image_p0[q])
+                        n_spikes += 1
+            elif p == out:
+                for i in range(n):
+                    u = uniform(key, i)
+                    rate = phi * sigmoid(v_soma[i])
+                    out_rate[i] = rate
+                    if teaching and in_window:
+                        rate_acc[i] += rate
+                    if rate > 0.0 and u > no_spike_below:
+                        count = poisson_tail(u, rate, math.exp(-rate))
+                        if count > 0:
+                            spikes_idx[n_spikes] = i
+                            spikes_count[n_spikes] = count
+                            n_spikes += 1
+            else:
+                for i in range(n):
+                    uni[i] = uniform(key, i)
+                n_cand = 0
+                for i in range(n):  # branch-free compaction of possible spikes
+                    cand[n_cand] = i
+                    n_cand += uni[i] > no_spike_below
+                for c_i in range(n_cand):
+                    i = cand[c_i]
+                    u = uni[i]
+                    rate = phi * sigmoid(v_soma[i])
+                    count = poisson_bracketed(u, rate)
+                    if count > 0:
+                        spikes_idx[n_spikes] = i
+                        spikes_count[n_spikes] = count
+                        n_spikes += 1
+            for s_i in range(n_spikes):
+                i = spikes_idx[s_i]
+                c = float(spikes_count[s_i])
                 if truncated:
                     hist[hrow, off + i] = c
                 else:
@@ -429,14 +475,15 @@ def update_weights(
     for p in range(out - 1, 0, -1):
         off, n = pop_off[p], sizes[p]
         above, n_above, w = pop_off[p + 1], sizes[p + 1], w_off[p]
+        v_above = errors_bp[above : above + n_above]
         for j in range(n):
             sg = sigmoid(soma_f[off + j])
             slope = phi * (sg * (1.0 - sg))
             errors[off + j] = (-k_b) * (alpha_t[off + j] - alpha_f[off + j]) * slope
             total = 0.0
-            row = w + j * n_above
+            v_w = WT[w + j * n_above : w + (j + 1) * n_above]
             for i in range(n_above):
-                total += WT[row + i] * errors_bp[above + i]
+                total += v_w[i] * v_above[i]
             errors_bp[off + j] = total * k_b * slope
     angle = np.nan
     if flags[F_RECORD_ANGLE] == 1 and out > 1:
@@ -470,32 +517,39 @@ def update_weights(
                 for j in range(n_post):
                     errors[post + j] = errors_bp[post + j]
         step = steps[k]
+        v_err = errors[post : post + n_post]
+        v_sbar = sbar[pre : pre + n_pre]
         for i in range(n_pre):
-            s_i = sbar[pre + i]
+            s_i = v_sbar[i]
             if s_i != 0.0:
-                row = w + i * n_post
+                v_w = WT[w + i * n_post : w + (i + 1) * n_post]
                 for j in range(n_post):
-                    WT[row + j] -= step * (errors[post + j] * s_i)
+                    v_w[j] -= step * (v_err[j] * s_i)
+        v_bias = bias[post : post + n_post]
         for j in range(n_post):
-            bias[post + j] -= step * errors[post + j]
+            v_bias[j] -= step * v_err[j]
         if spiking and flags[F_SPIKING_FF] == 1:
             # keep the stored drives W h equal to the new weights times the same spikes
             if flags[F_TRUNCATED] == 1:
                 for r in range(m):
+                    v_hist = hist[r, pre : pre + n_pre]
                     q = 0.0
                     for i in range(n_pre):
-                        q += hist[r, pre + i] * sbar[pre + i]
+                        q += v_hist[i] * v_sbar[i]
                     if q != 0.0:
+                        v_drive = drive[r, post : post + n_post]
                         for j in range(n_post):
-                            drive[r, post + j] -= step * q * errors[post + j]
+                            v_drive[j] -= step * q * v_err[j]
             else:
+                v_slow, v_fast = slow[pre : pre + n_pre], fast[pre : pre + n_pre]
                 qs, qf = 0.0, 0.0
                 for i in range(n_pre):
-                    qs += slow[pre + i] * sbar[pre + i]
-                    qf += fast[pre + i] * sbar[pre + i]
+                    qs += v_slow[i] * v_sbar[i]
+                    qf += v_fast[i] * v_sbar[i]
+                v_ds, v_df = dslow[post : post + n_post], dfast[post : post + n_post]
                 for j in range(n_post):
-                    dslow[post + j] -= step * qs * errors[post + j]
-                    dfast[post + j] -= step * qf * errors[post + j]
+                    v_ds[j] -= step * qs * v_err[j]
+                    v_df[j] -= step * qf * v_err[j]
     return angle
 
 
@@ -548,7 +602,7 @@ def summarise(sizes, pop_off, flags, consts, e, n_forward, n_target, plateau_f, 
 @njit(cache=True)
 def train_spiking(
     images, targets, base_keys, f_lens, t_lens, offsets,
-    sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, kernel, consts, flags, steps,
+    sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts, flags, steps,
     hist, slow, fast, soma, out_rate, head,
     predicted, out_loss, hid_loss, angles,
     soma_f, sbar, apical_f, alpha_f, alpha_t, rate_t, fb_mean,
@@ -577,6 +631,10 @@ def train_spiking(
     stochastic = flags[F_STOCHASTIC] == 1
     basal = np.zeros(sizes.max())
     uni = np.zeros(sizes.max())
+    cand = np.zeros(sizes.max(), np.int64)
+    spikes_idx = np.zeros(sizes.max(), np.int64)
+    spikes_count = np.zeros(sizes.max(), np.int64)
+    apical_buf = np.zeros(sizes.max())
     for e in range(images.shape[0]):
         image_idx, image_rate, image_p0 = sparse_image(images[e], consts[C_MAX_RATE])
         soma_acc_f[:] = 0.0
@@ -589,19 +647,19 @@ def train_spiking(
         f_len, t_len = f_lens[e], t_lens[e]
         status = run_phase(
             image_idx, image_rate, image_p0, targets[e], False, base_keys[e], 0, f_len, 1,
-            offsets[e, 0], sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, kernel, consts,
+            offsets[e, 0], sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
             flags, hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
             soma_acc_f, sbar_acc, apical_acc_f, rate_dummy, fb_acc, scratch, fb_signal, basal,
-            uni,
+            uni, cand, spikes_idx, spikes_count, apical_buf,
         )
         if status >= 0:
             return e, status
         status = run_phase(
             image_idx, image_rate, image_p0, targets[e], True, base_keys[e], f_len, t_len, 2,
-            offsets[e, 1], sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, kernel, consts,
+            offsets[e, 1], sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
             flags, hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
             soma_acc_t, sbar_acc, apical_acc_t, rate_acc, fb_acc, scratch, fb_signal, basal,
-            uni,
+            uni, cand, spikes_idx, spikes_count, apical_buf,
         )
         if status >= 0:
             return e, status
@@ -623,7 +681,7 @@ def train_spiking(
 
 
 @njit(cache=True, parallel=True)
-def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, kernel,
+def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel,
                  consts, test_flags, length, out):
     """Mean output somatic potential after settling, each image from rest, in parallel."""
     total = pop_off[-1] + sizes[-1]
@@ -650,10 +708,12 @@ def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, Y, c
         image_idx, image_rate, image_p0 = sparse_image(images[e], consts[C_MAX_RATE])
         run_phase(
             image_idx, image_rate, image_p0, small, False, base_keys[e], 0, length, 0,
-            no_offsets, sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, kernel, consts,
+            no_offsets, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
             test_flags, hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
             soma_acc, dummy, dummy, small, small, scratch, np.zeros(n_out),
-            np.zeros(sizes.max()), np.zeros(sizes.max()),
+            np.zeros(sizes.max()), np.zeros(sizes.max()), np.zeros(sizes.max(), np.int64),
+            np.zeros(sizes.max(), np.int64), np.zeros(sizes.max(), np.int64),
+            np.zeros(sizes.max()),
         )
         for j in range(n_out):
             out[e, j] = soma_acc[o + j] / n_mean
