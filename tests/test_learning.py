@@ -32,11 +32,24 @@ def test_rate_mode_784_500_10_learns_mnist(tmp_path, mnist):
 
 
 def test_bounded_spiking_run_learns_well_below_chance(tmp_path, mnist):
+    # The paper's 784-500-10 spiking network on 12,000 examples (the fast engine, which the
+    # agreement tests hold to the reference engine), tested on 1,000 held-out images.
     config = build_config("code", overrides=[
-        "engine=reference", "train.epochs=1", "train.examples=6000", "test.examples=300",
-        "train.quick_test_every=0", "train.initial_test=false",
+        "engine=fast", "train.epochs=1", "train.examples=12000", "test.examples=1000",
+        "train.quick_test_every=0",
     ])
     trainer = Trainer(config, tmp_path, mnist, quiet=True, log=lambda m: None)
     trainer.start()
     trainer.train()
-    assert _final_error(tmp_path) < 50.0  # chance is 90 %
+    assert _final_error(tmp_path) < 35.0  # chance is 90 %
+
+
+def test_bounded_spiking_run_with_the_reference_engine_learns(tmp_path, mnist):
+    config = build_config("code", overrides=[
+        "engine=reference", "model.hidden=[100]", "train.epochs=1", "train.examples=3000",
+        "test.examples=200", "train.quick_test_every=0", "train.initial_test=false",
+    ])
+    trainer = Trainer(config, tmp_path, mnist, quiet=True, log=lambda m: None)
+    trainer.start()
+    trainer.train()
+    assert _final_error(tmp_path) < 75.0  # chance is 90 %; learning has clearly started

@@ -164,6 +164,20 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """segdend bench: both engines, every case, in one run."""
+    from segdend.bench import format_table, run_bench, write_json
+
+    records = run_bench(quick=args.quick,
+                        progress=(lambda m: None) if args.quiet else
+                        (lambda m: print(m, file=sys.stderr, flush=True)))
+    _print(format_table(records))
+    if args.json:
+        write_json(records, args.json)
+        _print(f"records written to {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -207,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path)
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(handler=cmd_demo)
+
+    bench = sub.add_parser("bench", help="measure the speed of both engines")
+    bench.add_argument("--quick", action="store_true", help="fewer examples (about a minute)")
+    bench.add_argument("--json", type=Path, metavar="FILE", help="write the records as JSON")
+    bench.add_argument("--quiet", action="store_true")
+    bench.set_defaults(handler=cmd_bench)
 
     config = sub.add_parser("config", help="print the resolved config as TOML")
     _config_arguments(config)

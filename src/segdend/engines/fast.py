@@ -9,11 +9,13 @@ chunk of examples inside one kernel call. Test images are simulated in parallel 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from segdend import rng
 from segdend.config import Config
-from segdend.engines import kernels as K
+from segdend.engines import kernels as kn
 from segdend.engines.base import ChunkResult, Engine, ExampleSchedule
 from segdend.engines.reference import ReferenceEngine
 from segdend.model.learning import ExampleSummary, needs_feedback_update, update_feedback_weights
@@ -68,8 +70,8 @@ class FastEngine(Engine):
         self.reference = ReferenceEngine(config)  # state format and rate-mode tests
         self.consts = np.zeros(13)
         c = self.const
-        self.consts[[K.C_MAX_RATE, K.C_GL, K.C_GB, K.C_GA, K.C_GD, K.C_KB, K.C_KD, K.C_EE,
-                     K.C_EI, K.C_TEACH, K.C_DL, K.C_DS, K.C_INV_TAU]] = [
+        self.consts[[kn.C_MAX_RATE, kn.C_GL, kn.C_GB, kn.C_GA, kn.C_GD, kn.C_KB, kn.C_KD, kn.C_EE,
+                     kn.C_EI, kn.C_TEACH, kn.C_DL, kn.C_DS, kn.C_INV_TAU]] = [
             c.max_rate, c.g_leak, c.g_basal, c.g_apical, c.g_dendrite, c.k_basal, c.k_dendrite,
             c.excitatory_reversal, c.inhibitory_reversal, c.teaching_scale, c.decay_long,
             c.decay_short, 1.0 / (c.tau_long - c.tau_short)]
@@ -79,23 +81,23 @@ class FastEngine(Engine):
     def _flags(self, config: Config, record_angle: bool = False, update: bool = True,
                test: bool = False) -> np.ndarray:
         model, phases = config.model, config.phases
-        flags = np.zeros(K.N_FLAGS, dtype=np.int64)
-        flags[K.F_TRUNCATED] = int(self.truncated)
-        flags[K.F_M] = self.const.kernel_steps if self.truncated else 1
-        flags[K.F_SPIKING_FF] = int(model.spiking_feedforward)
-        flags[K.F_RATE_FEEDBACK] = int(model.feedback_signal == "rates")
-        flags[K.F_STOCHASTIC] = int(model.plateaus == "stochastic" and not test)
-        flags[K.F_WINDOW_MODE] = 1 if test or phases.averaging == "after-settling" else 0
-        flags[K.F_WINDOW] = phases.window
-        flags[K.F_SETTLING] = phases.settling
-        flags[K.F_PLATEAU_WINDOW] = model.plateau_window
-        flags[K.F_PLATEAU_MAX] = model.plateau_offset_max
-        flags[K.F_HAS_CBIAS] = int(model.feedback_bias)
-        flags[K.F_BACKPROP] = int(model.learning_rule == "backprop")
-        flags[K.F_BP_UPDATED] = int(model.backprop_uses_updated_weights)
-        flags[K.F_RECORD_ANGLE] = int(record_angle)
-        flags[K.F_UNITS] = model.units_per_class
-        flags[K.F_UPDATE] = int(update)
+        flags = np.zeros(kn.N_FLAGS, dtype=np.int64)
+        flags[kn.F_TRUNCATED] = int(self.truncated)
+        flags[kn.F_M] = self.const.kernel_steps if self.truncated else 1
+        flags[kn.F_SPIKING_FF] = int(model.spiking_feedforward)
+        flags[kn.F_RATE_FEEDBACK] = int(model.feedback_signal == "rates")
+        flags[kn.F_STOCHASTIC] = int(model.plateaus == "stochastic" and not test)
+        flags[kn.F_WINDOW_MODE] = 1 if test or phases.averaging == "after-settling" else 0
+        flags[kn.F_WINDOW] = phases.window
+        flags[kn.F_SETTLING] = phases.settling
+        flags[kn.F_PLATEAU_WINDOW] = model.plateau_window
+        flags[kn.F_PLATEAU_MAX] = model.plateau_offset_max
+        flags[kn.F_HAS_CBIAS] = int(model.feedback_bias)
+        flags[kn.F_BACKPROP] = int(model.learning_rule == "backprop")
+        flags[kn.F_BP_UPDATED] = int(model.backprop_uses_updated_weights)
+        flags[kn.F_RECORD_ANGLE] = int(record_angle)
+        flags[kn.F_UNITS] = model.units_per_class
+        flags[kn.F_UPDATE] = int(update)
         return flags
 
     # ----------------------------------------------------------------------- state
@@ -180,9 +182,8 @@ class FastEngine(Engine):
         if len(images) == 0:
             return result
         per_example = needs_feedback_update(self.config)
-        bounds = range(len(images) + 1) if per_example else [0, len(images)]
-        bounds = list(bounds)
-        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        bounds = list(range(len(images) + 1)) if per_example else [0, len(images)]
+        for start, stop in itertools.pairwise(bounds):
             part = self._train_part(params, state, images[start:stop], labels[start:stop],
                                     schedules[start:stop], record_angle, per_example)
             for name in ("predicted", "output_loss", "hidden_loss", "backprop_angle"):
@@ -211,7 +212,7 @@ class FastEngine(Engine):
                   result.backprop_angle, summary["soma_f"], summary["sbar"],
                   summary["apical_f"], summary["alpha_f"], summary["alpha_t"], rate_t, fb_mean)
         if self.model.mode == "rate":
-            completed, diverged = K.train_rate(
+            completed, diverged = kn.train_rate(
                 np.ascontiguousarray(images, dtype=np.float64), targets, packed.sizes,
                 packed.pop_off, packed.w_off, packed.y_off, packed.WT, packed.bias, packed.Y,
                 packed.cbias, self.consts, flags, steps, *common,
@@ -222,7 +223,7 @@ class FastEngine(Engine):
                              for s in schedules], dtype=np.uint64)
             f_lens = np.array([s.forward_length for s in schedules], dtype=np.int64)
             t_lens = np.array([s.target_length for s in schedules], dtype=np.int64)
-            completed, diverged = K.train_spiking(
+            completed, diverged = kn.train_spiking(
                 np.ascontiguousarray(images, dtype=np.float64), targets, keys, f_lens, t_lens,
                 self._offsets(packed, schedules), packed.sizes, packed.pop_off, packed.w_off,
                 packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias, self.kernel,
@@ -272,7 +273,7 @@ class FastEngine(Engine):
             [rng.derive_key(self.config.seed, rng.STREAM_TEST, *key_parts, i)
              for i in range(len(images))], dtype=np.uint64)
         out = np.zeros((len(images), packed.n_out))
-        K.test_spiking(
+        kn.test_spiking(
             np.ascontiguousarray(images, dtype=np.float64), keys, packed.sizes, packed.pop_off,
             packed.w_off, packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias,
             self.kernel, self.consts, self._flags(self.config, test=True),

@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from segdend.rng import GOLDEN, _M1, _M2
+from segdend.rng import _M1, _M2, GOLDEN
 
 _U_GOLDEN = np.uint64(GOLDEN)
 _U_M1 = np.uint64(_M1)
@@ -167,6 +167,26 @@ def poisson_bracketed(u, rate):
     if u > low + half_square + _MARGIN and u <= 1.0 - half_square - _MARGIN:
         return 1
     return poisson_tail(u, rate, math.exp(-rate))
+
+
+@njit(cache=True, inline="never")
+def hidden_spikes(key, v_soma, n, phi, no_spike_below, uni, cand, spikes_idx, spikes_count):
+    """Spike counts of a hidden population at one step; returns how many neurons spiked."""
+    for i in range(n):
+        uni[i] = uniform(key, i)
+    n_cand = 0
+    for i in range(n):  # branch-free compaction of possible spikes
+        cand[n_cand] = i
+        n_cand += uni[i] > no_spike_below
+    n_spikes = 0
+    for c_i in range(n_cand):
+        i = cand[c_i]
+        count = poisson_bracketed(uni[i], phi * sigmoid(v_soma[i]))
+        if count > 0:
+            spikes_idx[n_spikes] = i
+            spikes_count[n_spikes] = count
+            n_spikes += 1
+    return n_spikes
 
 
 @njit(cache=True)
@@ -315,11 +335,13 @@ def run_phase(
                         v += -g_l * v + g_d * (v_basal[j] - v) + current
                         v_soma[j] = v
                 if learning >= 1 or p == out:
-                    bad = 0.0
-                    for j in range(n):
-                        bad += v_soma[j] * 0.0
-                    if bad != 0.0:  # NaN: some soma is NaN or infinite
-                        return k
+                    if step == length - 1:
+                        # NaN and inf persist, so checking each phase's last step suffices
+                        bad = 0.0
+                        for j in range(n):
+                            bad += v_soma[j] * 0.0
+                        if bad != 0.0:  # NaN: some soma is NaN or infinite
+                            return k
                     if in_window:
                         v_acc = soma_acc[off : off + n]
                         for j in range(n):
@@ -362,28 +384,15 @@ def run_phase(
                     out_rate[i] = rate
                     if teaching and in_window:
                         rate_acc[i] += rate
-                    if rate > 0.0 and u > no_spike_below:
-                        count = poisson_tail(u, rate, math.exp(-rate))
+                    if u > no_spike_below:
+                        count = poisson_bracketed(u, rate)
                         if count > 0:
                             spikes_idx[n_spikes] = i
                             spikes_count[n_spikes] = count
                             n_spikes += 1
             else:
-                for i in range(n):
-                    uni[i] = uniform(key, i)
-                n_cand = 0
-                for i in range(n):  # branch-free compaction of possible spikes
-                    cand[n_cand] = i
-                    n_cand += uni[i] > no_spike_below
-                for c_i in range(n_cand):
-                    i = cand[c_i]
-                    u = uni[i]
-                    rate = phi * sigmoid(v_soma[i])
-                    count = poisson_bracketed(u, rate)
-                    if count > 0:
-                        spikes_idx[n_spikes] = i
-                        spikes_count[n_spikes] = count
-                        n_spikes += 1
+                n_spikes = hidden_spikes(key, v_soma, n, phi, no_spike_below, uni, cand,
+                                         spikes_idx, spikes_count)
             for s_i in range(n_spikes):
                 i = spikes_idx[s_i]
                 c = float(spikes_count[s_i])
@@ -746,14 +755,15 @@ def train_rate(
         for p in range(1, n_pop):
             off, n = pop_off[p], sizes[p]
             pre, n_pre, w = pop_off[p - 1], sizes[p - 1], w_off[p - 1]
+            v_basal = basal[off : off + n]
             for j in range(n):
-                basal[off + j] = 0.0
+                v_basal[j] = 0.0
             for i in range(n_pre):
                 r = sbar[pre + i]
                 if r != 0.0:
-                    row = w + i * n
+                    v_w = WT[w + i * n : w + (i + 1) * n]
                     for j in range(n):
-                        basal[off + j] += WT[row + j] * r
+                        v_basal[j] += v_w[j] * r
             for j in range(n):
                 basal[off + j] += bias[off + j]
                 if p < out:

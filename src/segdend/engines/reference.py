@@ -341,6 +341,11 @@ class ReferenceEngine(Engine):
     ) -> ChunkResult:
         """Online training, one example at a time (§2.9), updates at each target phase's end."""
         result = ChunkResult.empty(len(images), params.n_hidden)
+        with np.errstate(invalid="ignore", over="ignore"):  # divergence is reported below
+            self._train_examples(params, state, images, labels, schedules, record_angle, result)
+        return result
+
+    def _train_examples(self, params, state, images, labels, schedules, record_angle, result):
         units = self.model.units_per_class
         for position, (image, label, schedule) in enumerate(
             zip(images, labels, schedules, strict=True)
@@ -350,7 +355,7 @@ class ReferenceEngine(Engine):
             bad = [k for k, soma in enumerate(summary.soma_forward) if not np.isfinite(soma).all()]
             if bad:
                 result.diverged_layer = bad[0]
-                return result
+                return
             errors = apply_updates(params, summary, self.config, self.const, schedule.index)
             result.predicted[position] = summary.predicted_class(units)
             result.output_loss[position] = summary.output_loss(self.const.max_rate)
@@ -359,7 +364,6 @@ class ReferenceEngine(Engine):
                 result.backprop_angle[position] = update_angle(errors.local[0],
                                                                errors.backprop[0])
             result.completed = position + 1
-        return result
 
     def target_vector(self, label: int) -> np.ndarray:
         """One-hot target, repeated for several output units per class (§1.6)."""

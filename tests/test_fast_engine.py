@@ -1,0 +1,133 @@
+"""The fast engine against the reference engine: same seed, same spikes, same weights."""
+
+import numpy as np
+import pytest
+
+from segdend.config import build_config
+from segdend.data.dataset import Dataset
+from segdend.engines.fast import FastEngine
+from segdend.engines.reference import ReferenceEngine
+from segdend.model.params import initialise
+from segdend.train import epoch_order, make_schedules, phase_lengths
+
+
+def _run_both(small_mnist, hidden, n_examples, *overrides, preset="code"):
+    config = build_config(preset, overrides=[
+        f"model.hidden={hidden}", f"train.examples={n_examples}", "phases.test_length=80",
+        *overrides,
+    ])
+    order = epoch_order(config, 0, len(small_mnist.train_labels), None)
+    images = Dataset.scale(small_mnist.train_images[order])
+    labels = small_mnist.train_labels[order]
+    schedules = make_schedules(config, 0, range(n_examples), phase_lengths(config, 0),
+                               config.model.hidden)
+    out = {}
+    for engine_class in (ReferenceEngine, FastEngine):
+        engine = engine_class(config)
+        params = initialise(config, 784)
+        state = engine.new_state(params)
+        result = engine.train(params, state, images, labels, schedules, record_angle=True)
+        test_images = Dataset.scale(small_mnist.test_images[:12])
+        potentials = engine.output_potentials(params, test_images, (0, 1))
+        out[engine.name] = (params, state, result, potentials, engine)
+    return out
+
+
+def _assert_agree(out):
+    p_ref, s_ref, r_ref, v_ref, _ = out["reference"]
+    p_fast, s_fast, r_fast, v_fast, _ = out["fast"]
+    assert r_ref.completed == r_fast.completed
+    for name, array in p_ref.arrays().items():
+        other = p_fast.arrays()[name]
+        if array.dtype == bool:
+            assert np.array_equal(array, other), name
+            continue
+        scale = max(np.abs(array).max(), 1e-300)
+        assert np.abs(array - other).max() / scale <= 1e-9, name
+    for key in s_ref:
+        if key.startswith("history"):
+            assert np.array_equal(s_ref[key], s_fast[key]), key  # the same spikes
+        else:
+            assert np.allclose(s_ref[key], s_fast[key], rtol=1e-9, atol=1e-12), key
+    assert np.array_equal(r_ref.predicted, r_fast.predicted)
+    assert np.allclose(r_ref.output_loss, r_fast.output_loss, rtol=1e-8, atol=1e-14)
+    assert np.allclose(r_ref.hidden_loss, r_fast.hidden_loss, rtol=1e-8, atol=1e-14)
+    assert np.allclose(r_ref.backprop_angle, r_fast.backprop_angle, rtol=1e-8, equal_nan=True)
+    assert np.allclose(v_ref, v_fast, rtol=1e-9, atol=1e-12)
+    engine = out["fast"][4]
+    units = engine.config.model.units_per_class
+    assert np.array_equal(
+        v_ref.reshape(len(v_ref), -1, units).mean(2).argmax(1),
+        v_fast.reshape(len(v_fast), -1, units).mean(2).argmax(1),
+    )
+
+
+@pytest.mark.parametrize("hidden", ["[50]", "[50, 20]"])
+def test_engines_agree_after_200_examples(small_mnist, hidden):
+    _assert_agree(_run_both(small_mnist, hidden, 200))
+
+
+VARIANTS = [
+    ("[30]", ("model.kernel_steps=none",)),
+    ("[30, 20]", ("model.plateaus=stochastic",)),
+    ("[30]", ("model.plateaus=stochastic", "model.plateau_window=30",
+              "model.plateau_offset_truncation=resample")),
+    ("[30, 20]", ("model.apical_conductance=0.05",)),
+    ("[30, 20]", ("model.apical_conductance=0.6",)),
+    ("[30]", ("model.feedback=sparse",)),
+    ("[30]", ("model.feedback=sparse-unamplified",)),
+    ("[30]", ("model.feedback=symmetric",)),
+    ("[30, 20]", ("model.feedback=symmetric-noise",)),
+    ("[30]", ("model.feedback_signal=rates",)),
+    ("[30, 20]", ("model.learning_rule=backprop",)),
+    ("[30, 20]", ("model.learning_rule=backprop", "model.backprop_uses_updated_weights=false")),
+    ("[30, 20]", ("model.learn_feedback=true", "model.feedback_learning_rates=[0.2, 0.1]",
+                  "model.feedback_bias=true")),
+    ("[30]", ("model.units_per_class=3",)),
+    ("[30]", ("model.spiking_feedforward=false",)),
+    ("[30]", ("phases.averaging=after-settling",)),
+    ("[]", ()),
+    ("[30, 20]", ("model.mode=rate",)),
+    ("[30]", ("model.mode=rate", "model.feedback=symmetric", "model.feedback_bias=true")),
+]
+
+
+@pytest.mark.parametrize(("hidden", "overrides"), VARIANTS,
+                         ids=["-".join(v[1]) or "no-hidden" for v in VARIANTS])
+def test_engines_agree_on_every_variant(small_mnist, hidden, overrides):
+    _assert_agree(_run_both(small_mnist, hidden, 25, *overrides))
+
+
+def test_engines_agree_with_the_paper_preset(small_mnist):
+    _assert_agree(_run_both(small_mnist, "[30]", 25, preset="paper"))
+
+
+def test_fast_engine_continues_a_reference_state(small_mnist):
+    # States are interchangeable: reference for 10 examples then fast for 10 equals reference 20.
+    config = build_config("code", overrides=["model.hidden=[20]", "train.examples=20"])
+    order = epoch_order(config, 0, len(small_mnist.train_labels), None)
+    images = Dataset.scale(small_mnist.train_images[order])
+    labels = small_mnist.train_labels[order]
+    schedules = make_schedules(config, 0, range(20), phase_lengths(config, 0), [20])
+    reference = ReferenceEngine(config)
+    p1 = initialise(config, 784)
+    s1 = reference.new_state(p1)
+    reference.train(p1, s1, images, labels, schedules)
+    p2 = initialise(config, 784)
+    s2 = reference.new_state(p2)
+    reference.train(p2, s2, images[:10], labels[:10], schedules[:10])
+    FastEngine(config).train(p2, s2, images[10:], labels[10:], schedules[10:])
+    assert np.allclose(p1.weights[0], p2.weights[0], rtol=1e-9, atol=1e-12)
+    assert np.array_equal(s1["history1"], s2["history1"])
+
+
+def test_divergence_is_reported_by_both_engines(small_mnist):
+    config = build_config("code", overrides=["model.hidden=[20]", "train.examples=5"])
+    schedules = make_schedules(config, 0, range(5), phase_lengths(config, 0), [20])
+    images = Dataset.scale(small_mnist.train_images[:5])
+    for engine in (ReferenceEngine(config), FastEngine(config)):
+        params = initialise(config, 784)
+        params.weights[0][3, :] = np.inf
+        result = engine.train(params, engine.new_state(params), images,
+                              small_mnist.train_labels[:5], schedules)
+        assert result.completed == 0 and result.diverged_layer == 0
