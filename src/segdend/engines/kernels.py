@@ -48,7 +48,7 @@ C_MAX_RATE, C_GL, C_GB, C_GA, C_GD, C_KB, C_KD, C_EE, C_EI, C_TEACH, C_DL, C_DS,
 N_FLAGS = 16
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def mix64(x):
     """SplitMix64 output function (uint64 in, uint64 out)."""
     x = (x ^ (x >> _U30)) * _U_M1
@@ -56,7 +56,7 @@ def mix64(x):
     return x ^ (x >> _U31)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def derive_key3(a, b, c):
     """``rng.derive_key(a, b, c)`` in compiled form."""
     key = _U_IV
@@ -66,13 +66,13 @@ def derive_key3(a, b, c):
     return key
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def sigmoid(x):
     """σ(x) = 1/(1 + e^{−x})."""
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def window_start(length, flags):
     """First averaged step of a phase of ``length`` steps (reference ``window``)."""
     if flags[F_WINDOW_MODE] == 0:
@@ -80,7 +80,7 @@ def window_start(length, flags):
     return flags[F_SETTLING]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def trace_coefficients(length, w0, kernel):
     """coef[τ + M]: Σ over window steps t ≥ τ of κ(t − τ + 1), for spikes at phase step τ."""
     m = kernel.shape[0]
@@ -95,7 +95,7 @@ def trace_coefficients(length, w0, kernel):
     return coef
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, dfast, flags):
     """Recompute every stored drive from the spike history and the current weights."""
     n_layers = sizes.shape[0] - 1
@@ -127,13 +127,13 @@ def rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, df
                         dfast[post + j] += b * WT[row + j]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def uniform(key, j):
     """The uniform number of neuron j under ``key`` (``rng.uniforms``)."""
     return float(mix64(key + np.uint64(j + 1) * _U_GOLDEN) >> _U11) * _UNIT
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def poisson_tail(u, rate, p0):
     """Inverse Poisson CDF at u given p0 = e^{−rate} (``rng.poisson_from_uniform``)."""
     p = p0
@@ -151,7 +151,7 @@ def poisson_tail(u, rate, p0):
 _MARGIN = 1e-12
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def poisson_bracketed(u, rate):
     """``poisson_tail(u, rate, e^{−rate})`` without computing e^{−rate} in the common cases.
 
@@ -169,7 +169,7 @@ def poisson_bracketed(u, rate):
     return poisson_tail(u, rate, math.exp(-rate))
 
 
-@njit(cache=True, inline="never")
+@njit(cache=True, error_model="numpy", inline="never")
 def hidden_spikes(key, v_soma, n, phi, no_spike_below, uni, cand, spikes_idx, spikes_count):
     """Spike counts of a hidden population at one step; returns how many neurons spiked."""
     for i in range(n):
@@ -189,7 +189,7 @@ def hidden_spikes(key, v_soma, n, phi, no_spike_below, uni, cand, spikes_idx, sp
     return n_spikes
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def run_phase(
     image_idx, image_rate, image_p0, target, teaching, base_key, t_start, length, learning,
     offsets, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts, flags,
@@ -440,7 +440,7 @@ def run_phase(
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sparse_image(image, phi):
     """Indices, rates φ_max·x and e^{−rate} of the pixels with non-zero rate."""
     count = 0
@@ -460,7 +460,7 @@ def sparse_image(image, phi):
     return idx, rates, p0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def update_weights(
     sizes, pop_off, w_off, WT, bias, kernel, consts, flags, steps,
     hist, slow, fast, drive, dslow, dfast,
@@ -562,7 +562,7 @@ def update_weights(
     return angle
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def summarise(sizes, pop_off, flags, consts, e, n_forward, n_target, plateau_f, plateau_t,
               soma_acc_f, sbar_acc, apical_acc_f, apical_acc_t, rate_acc, fb_acc,
               soma_f, sbar, apical_f, alpha_f, alpha_t, rate_t, fb_mean,
@@ -608,7 +608,7 @@ def summarise(sizes, pop_off, flags, consts, e, n_forward, n_target, plateau_f, 
     out_loss[e] = loss
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def train_spiking(
     images, targets, base_keys, f_lens, t_lens, offsets,
     sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts, flags, steps,
@@ -689,7 +689,7 @@ def train_spiking(
     return images.shape[0], -1
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel,
                  consts, test_flags, length, out):
     """Mean output somatic potential after settling, each image from rest, in parallel."""
@@ -728,7 +728,7 @@ def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, 
             out[e, j] = soma_acc[o + j] / n_mean
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def train_rate(
     images, targets, sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, consts, flags, steps,
     predicted, out_loss, hid_loss, angles,
@@ -808,7 +808,7 @@ def train_rate(
     return images.shape[0], -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def summarise_rate(sizes, pop_off, flags, consts, e, soma_now, apical_t, Y, cbias, y_off, rate_f,
                    soma_f, apical_f, alpha_f, alpha_t, predicted, out_loss, hid_loss, rate_t):
     """Plateaus, prediction and losses of a rate-mode example."""
