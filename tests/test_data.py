@@ -139,6 +139,10 @@ def test_npz_datasets(tmp_path: Path):
              x_test=np.zeros((1, 4)), y_test=np.zeros(1, int))
     with pytest.raises(DataError, match=r"y_train has shape \(2,\), expected \(3,\)"):
         load_npz_dataset(tmp_path / "bad.npz")
+    np.savez(tmp_path / "empty.npz", x_train=np.zeros((1, 0), np.uint8), y_train=[1],
+             x_test=np.zeros((1, 0), np.uint8), y_test=[1])
+    with pytest.raises(DataError, match="N, pixels ≥ 1"):  # found by fuzzing
+        load_npz_dataset(tmp_path / "empty.npz")
     np.savez(tmp_path / "partial.npz", x_train=np.zeros((3, 4)))
     with pytest.raises(DataError, match="lacks the arrays y_train, x_test, y_test"):
         load_npz_dataset(tmp_path / "partial.npz")

@@ -90,6 +90,14 @@ def truncate_to(path: Path, size: int) -> None:
         handle.truncate(size)
 
 
+def remove_stale_temporaries(run_dir: Path) -> None:
+    """Delete temporary files left by a process killed in the middle of an atomic write."""
+    for folder in (Path(run_dir), Path(run_dir) / "checkpoints"):
+        if folder.is_dir():
+            for path in folder.glob(".*.tmp"):
+                path.unlink(missing_ok=True)
+
+
 # --------------------------------------------------------------------------------- lock
 
 
@@ -170,13 +178,20 @@ class Checkpoints:
         self.manifest = self.dir / "manifest.json"
 
     def _entries(self) -> list[dict[str, Any]]:
+        entries = self._read_manifest()
+        return entries if entries is not None else []
+
+    def _read_manifest(self) -> list[dict[str, Any]] | None:
+        """The manifest's entries; [] if there is none yet; None if it is unreadable."""
         try:
             entries = json.loads(self.manifest.read_text())
         except FileNotFoundError:
             return []
         except (OSError, ValueError):
-            return []
-        return entries if isinstance(entries, list) else []
+            return None
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            return None
+        return entries
 
     def save(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], label: str) -> Path:
         """Write a checkpoint; the manifest names it only once it is complete on disk."""
@@ -184,7 +199,12 @@ class Checkpoints:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise _storage_error(self.dir, error) from None
+        known = {entry.get("file") for entry in self._entries()}
         name = f"ckpt-{label}.npz"
+        suffix = 0
+        while name in known or (self.dir / name).exists():  # never overwrite a checkpoint
+            suffix += 1
+            name = f"ckpt-{label}.{suffix}.npz"
         path = self.dir / name
         tmp = self.dir / f".{name}.{os.getpid()}.tmp"
         try:
@@ -206,9 +226,26 @@ class Checkpoints:
                 (self.dir / entry["file"]).unlink()
         return path
 
+    def remove_orphans(self) -> None:
+        """Delete checkpoint files the manifest does not list (a write that was interrupted)."""
+        entries = self._read_manifest()
+        if not self.dir.is_dir() or not entries:
+            return  # keep every file when the manifest is missing or unreadable
+        known = {entry.get("file") for entry in entries}
+        for path in self.dir.glob("ckpt-*.npz"):
+            if path.name not in known:
+                path.unlink(missing_ok=True)
+
     def load_latest(self, warn: Any = None) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
         """The newest checkpoint whose checksum matches; older ones are tried after a warning."""
-        for entry in reversed(self._entries()):
+        entries = self._read_manifest()
+        if entries is None:
+            if warn is not None:
+                warn(f"checkpoint manifest '{self.manifest}' is unreadable; using the newest "
+                     "readable checkpoint file")
+            files = sorted(self.dir.glob("ckpt-*.npz"), key=lambda p: p.stat().st_mtime)
+            entries = [{"file": p.name, "sha256": sha256_file(p)} for p in files]
+        for entry in reversed(entries):
             path = self.dir / str(entry.get("file", ""))
             problem = None
             if not path.is_file():

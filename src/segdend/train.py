@@ -35,6 +35,7 @@ from segdend.runs import (
     atomic_write_bytes,
     atomic_write_text,
     file_size,
+    remove_stale_temporaries,
     truncate_to,
 )
 
@@ -229,8 +230,6 @@ class Trainer:
         self.order: np.ndarray | None = None
         if config.train.order_file is not None:
             self.order = load_order_file(config.train.order_file, len(dataset.train_labels))
-        elif config.train.examples > len(dataset.train_labels) * 1000:
-            raise RunError("train.examples is implausibly large for this data set")
         self.params: NetworkParams | None = None
         self.state: dict[str, np.ndarray] = {}
         self.position = Position()
@@ -268,10 +267,19 @@ class Trainer:
             self._complete_params(params, init_params)
         else:
             params = initialise(self.config, self.dataset.n_inputs)
+        # The initial parameters are on disk before config.toml marks the directory as a run, so
+        # a run killed at any moment can be resumed (from its first checkpoint, or from scratch).
+        save_params_atomic(params, self.run_dir / "initial_params.npz")
+        atomic_write_text(self.run_dir / "config.toml", dump_toml(self.config))
+        self._begin(params)
+
+    def _begin(self, params: NetworkParams) -> None:
+        """Row 0 and the first checkpoint of a run that starts from ``params``."""
         self.params = params
         self.state = self.engine.new_state(params)
-        atomic_write_text(self.run_dir / "config.toml", dump_toml(self.config))
-        save_params_atomic(params, self.run_dir / "initial_params.npz")
+        self.position = Position()
+        for name in STREAMED:
+            (self.run_dir / name).unlink(missing_ok=True)
         atomic_write_text(self.run_dir / "metrics.csv", METRICS_HEADER)
         self.event("start", engine=self.engine.name, dataset=self.dataset.origin)
         if self.config.train.initial_test:
@@ -294,9 +302,17 @@ class Trainer:
 
     def resume(self) -> None:
         """Load the newest valid checkpoint and cut streamed files back to it."""
+        remove_stale_temporaries(self.run_dir)
+        self.checkpoints.remove_orphans()
         loaded = self.checkpoints.load_latest(warn=self.warn)
         if loaded is None:
-            raise RunError(f"run directory '{self.run_dir}' has no usable checkpoint")
+            initial = self.run_dir / "initial_params.npz"
+            if not initial.is_file():
+                raise RunError(f"run directory '{self.run_dir}' has no usable checkpoint")
+            self.warn("no usable checkpoint; starting the run again from its initial parameters")
+            sizes = [self.dataset.n_inputs, *self.config.model.hidden, self.config.model.n_out]
+            self._begin(load_params(initial, sizes))
+            return
         arrays, meta = loaded
         params_arrays = {k[2:]: v for k, v in arrays.items() if k.startswith("p_")}
         self.params = params_from_arrays(params_arrays)

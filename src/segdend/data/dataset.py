@@ -69,8 +69,11 @@ def load_npz_dataset(path: Path) -> Dataset:
     out = {}
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim < 2 or x.shape[0] == 0:
-            raise DataError(f"dataset file '{path}': x_{split} must be N×pixels, got {x.shape}")
+        if x.ndim < 2 or x.shape[0] == 0 or x[0].size == 0:
+            raise DataError(
+                f"dataset file '{path}': x_{split} must be N×pixels with N, pixels ≥ 1, "
+                f"got {x.shape}"
+            )
         x = x.reshape(x.shape[0], -1)
         if y.shape != (x.shape[0],):
             raise DataError(
