@@ -1,9 +1,9 @@
 """Reliability: divergence, storage failures, corrupt checkpoints, and security properties."""
 
 import ast
-import re
 import errno
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
