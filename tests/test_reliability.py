@@ -19,8 +19,9 @@ from segdend.train import Trainer
 from .conftest import FIXTURE_DIR, tiny_config
 
 SRC = Path(__file__).parent.parent / "src" / "segdend"
-TINY = ["--set", "model.hidden=[20]", "--set", "train.examples=30", "--set", "test.examples=10",
-        "--set", "phases.test_length=60", "--set", "train.quick_test_every=0",
+TINY = ["--set", "model.hidden=[20]", "--set", "train.examples=30", "--set", "train.epochs=1",
+        "--set", "test.examples=10", "--set", "phases.test_length=60",
+        "--set", "train.quick_test_every=0",
         "--data-dir", str(FIXTURE_DIR), "--quiet"]
 
 
@@ -83,6 +84,27 @@ def test_read_only_location_is_a_clear_error(tmp_path, monkeypatch, small_mnist)
     monkeypatch.setattr(Path, "mkdir", refuse)
     with pytest.raises(RunError, match="cannot create run directory .*Read-only file system"):
         Trainer(tiny_config(), target, small_mnist, quiet=True).start()
+
+
+def test_read_only_run_directory_is_refused_even_for_root(tmp_path):
+    run = tmp_path / "run"
+    result = _segdend("train", *TINY, "--set", "engine=reference", "--run-dir", str(run))
+    assert result.returncode == 0, result.stderr
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    run.chmod(0o555)
+    try:
+        for args in (["train", "--resume", str(run), "--data-dir", str(FIXTURE_DIR)],
+                     ["test", str(run), "--repeats", "2", "--data-dir", str(FIXTURE_DIR)]):
+            result = _segdend(*args, "--quiet")
+            assert result.returncode == 2
+            expected = f"segdend: error: cannot write to '{run}': it is read-only"
+            assert result.stderr.strip() == expected
+        fresh = _segdend("train", *TINY, "--run-dir", str(run / "inner"))
+        assert fresh.returncode == 2 and "read-only" in fresh.stderr
+    finally:
+        run.chmod(0o755)
+    after = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert after == before
 
 
 def test_atomic_write_never_leaves_a_partial_file(tmp_path, monkeypatch):

@@ -73,7 +73,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     from segdend.engines import make_engine
     from segdend.evaluate import repeated_test_errors
     from segdend.progress import Progress
-    from segdend.runs import RunLock, atomic_write_text
+    from segdend.runs import RunLock, atomic_write_text, ensure_writable
     from segdend.train import params_from_arrays
 
     run_dir = Path(args.run_dir)
@@ -84,6 +84,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     dataset = load_dataset(config.dataset, args.data_dir)
     n_images = min(args.examples or config.test.examples, len(dataset.test_labels))
     engine = make_engine(config)
+    ensure_writable(run_dir)
     with RunLock(run_dir), Progress(n_images * args.repeats, "repeated tests", args.quiet,
                                     unit="img") as bar:
         errors = repeated_test_errors(engine, params, dataset, n_images, args.repeats,

@@ -90,6 +90,16 @@ def truncate_to(path: Path, size: int) -> None:
         handle.truncate(size)
 
 
+def ensure_writable(directory: Path) -> None:
+    """Refuse a directory whose permission bits forbid writing (also when running as root)."""
+    directory = Path(directory)
+    probe = directory if directory.exists() else directory.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and (probe.stat().st_mode & 0o222) == 0:
+        raise RunError(f"cannot write to '{probe}': it is read-only")
+
+
 def remove_stale_temporaries(run_dir: Path) -> None:
     """Delete temporary files left by a process killed in the middle of an atomic write."""
     for folder in (Path(run_dir), Path(run_dir) / "checkpoints"):

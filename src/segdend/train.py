@@ -34,6 +34,7 @@ from segdend.runs import (
     append_text,
     atomic_write_bytes,
     atomic_write_text,
+    ensure_writable,
     file_size,
     remove_stale_temporaries,
     truncate_to,
@@ -250,6 +251,7 @@ class Trainer:
 
     def start(self, init_params: Path | None = None) -> None:
         """Create the run directory and write the config, initial parameters and row 0."""
+        ensure_writable(self.run_dir)
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -302,6 +304,7 @@ class Trainer:
 
     def resume(self) -> None:
         """Load the newest valid checkpoint and cut streamed files back to it."""
+        ensure_writable(self.run_dir)
         remove_stale_temporaries(self.run_dir)
         self.checkpoints.remove_orphans()
         loaded = self.checkpoints.load_latest(warn=self.warn)
@@ -472,7 +475,11 @@ def run_training(
     dataset = load_dataset(config.dataset, data_dir, progress=lambda m: print(m, file=sys.stderr))
     run_dir = Path(run_dir)
     trainer = Trainer(config, run_dir, dataset, quiet)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    ensure_writable(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunError(f"cannot create run directory '{run_dir}': {error.strerror}") from None
     with RunLock(run_dir):
         trainer.start(init_params)
         trainer.train()
