@@ -179,6 +179,73 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plasticity(args: argparse.Namespace) -> int:
+    """segdend plasticity: the Fig 10 protocol and the apical-timing sweep."""
+    import json
+
+    from segdend.plasticity import as_json, build_plasticity_config, run_protocol, write_outputs
+    from segdend.runs import atomic_write_text, ensure_writable
+
+    config = build_plasticity_config(args.config, args.overrides)
+    ensure_writable(args.out)
+    result = run_protocol(config)
+    written = write_outputs(result, args.out)
+    summary = as_json(result)
+    for name in ("early", "late"):
+        r = summary[name]
+        kind = "LTD" if r["delta_w"] < 0 else "LTP" if r["delta_w"] > 0 else "no change"
+        _print(f"{name:5s} apical input (onset {r['onset_ms']} ms, {r['duration_ms']} ms): "
+               f"Δw = {r['delta_w']:+.4f} ({kind}); basal response {r['baseline_response']:.3f}"
+               f" -> {r['after_response']:.3f}")
+    if args.json:
+        atomic_write_text(args.json, json.dumps(summary, indent=1) + "\n")
+        written.append(args.json)
+    _print("written: " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def cmd_traces(args: argparse.Namespace) -> int:
+    """segdend traces: voltages and spikes of chosen neurons (Figs 3C, 9A)."""
+    from segdend.config import apply_overrides, load_toml, validate
+    from segdend.data.dataset import load_dataset
+    from segdend.model.params import initialise
+    from segdend.runs import ensure_writable
+    from segdend.traces import choose_neurons, example_image, plot, record_traces, write_csv
+    from segdend.train import params_from_arrays
+
+    if args.run_dir is not None:
+        if not (args.run_dir / "config.toml").is_file():
+            raise SegdendError(f"'{args.run_dir}' is not a run directory (no config.toml)")
+        tree = load_toml(args.run_dir / "config.toml")
+        apply_overrides(tree, args.overrides)
+        config = validate(tree)
+        params = _final_params(args.run_dir, params_from_arrays)
+    else:
+        config = build_config(args.preset, args.config, args.overrides)
+        params = None
+    if config.model.mode != "spiking":
+        raise SegdendError("traces need model.mode = 'spiking' (rate mode has no dynamics)")
+    dataset = load_dataset(config.dataset, args.data_dir)
+    if params is None:
+        params = initialise(config, dataset.n_inputs)
+    if not 0 <= args.image < len(dataset.test_labels):
+        raise SegdendError(f"--image must be in 0..{len(dataset.test_labels) - 1}")
+    image, label = example_image(dataset, args.image)
+    traces = record_traces(config, params, image, label)
+    neurons = choose_neurons(params, args.neurons, label)
+    ensure_writable(args.out)
+    args.out.mkdir(parents=True, exist_ok=True)
+    title = (f"test image {args.image} (label {label}), g_a = "
+             f"{config.model.apical_conductance}")
+    plot(traces, neurons, args.out / "traces.png", title)
+    written = [args.out / "traces.png"]
+    if args.csv:
+        write_csv(traces, neurons, args.out / "traces.csv")
+        written.append(args.out / "traces.csv")
+    _print("written: " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -228,6 +295,25 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", type=Path, metavar="FILE", help="write the records as JSON")
     bench.add_argument("--quiet", action="store_true")
     bench.set_defaults(handler=cmd_bench)
+
+    plasticity = sub.add_parser("plasticity", help="simulate the Fig 10 prediction")
+    plasticity.add_argument("--config", action="append", type=Path, default=[], metavar="FILE")
+    plasticity.add_argument("--set", action="append", default=[], dest="overrides",
+                            metavar="KEY=VALUE", help="e.g. pairings=40, late.onset_ms=60")
+    plasticity.add_argument("--out", type=Path, default=Path("plasticity"),
+                            help="output directory (default ./plasticity)")
+    plasticity.add_argument("--json", type=Path, metavar="FILE")
+    plasticity.set_defaults(handler=cmd_plasticity)
+
+    traces = sub.add_parser("traces", help="plot the voltages of chosen neurons")
+    traces.add_argument("run_dir", type=Path, nargs="?", help="a run (default: a fresh network)")
+    _config_arguments(traces)
+    traces.add_argument("--image", type=int, default=0, help="test image index (default 0)")
+    traces.add_argument("--neurons", type=int, default=3, help="neurons per hidden layer")
+    traces.add_argument("--out", type=Path, default=Path("traces"))
+    traces.add_argument("--csv", action="store_true", help="also write traces.csv")
+    traces.add_argument("--data-dir", type=Path)
+    traces.set_defaults(handler=cmd_traces)
 
     config = sub.add_parser("config", help="print the resolved config as TOML")
     _config_arguments(config)

@@ -24,11 +24,15 @@ PAPER_LEARNING_RATES: dict[int, list[float]] = {
 }
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """Base of every config section: unknown keys are errors, assignments are validated."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class InitConfig(_Strict):
+
+
+class InitConfig(Strict):
     """Weight initialisation (PAPER.md §2.8, §8 item 6)."""
 
     spread: Literal["head", "intended"] = "head"
@@ -47,7 +51,7 @@ class InitConfig(_Strict):
     """b_sd."""
 
 
-class ModelConfig(_Strict):
+class ModelConfig(Strict):
     """The network and its neurons (PAPER.md §1, §2)."""
 
     hidden: list[int] = Field(default_factory=lambda: [500])
@@ -154,7 +158,7 @@ class ModelConfig(_Strict):
         return 10 * self.units_per_class
 
 
-class PhaseConfig(_Strict):
+class PhaseConfig(Strict):
     """Phase lengths and averaging windows (PAPER.md §2.1–2.2, §8 items 3–4)."""
 
     min_length: int = Field(50, ge=2, le=10_000)
@@ -186,7 +190,7 @@ class PhaseConfig(_Strict):
         return self
 
 
-class TrainConfig(_Strict):
+class TrainConfig(Strict):
     """The training protocol (PAPER.md §2.9)."""
 
     epochs: int = Field(60, ge=1, le=100_000)
@@ -213,7 +217,7 @@ class TrainConfig(_Strict):
         return value
 
 
-class TestConfig(_Strict):
+class TestConfig(Strict):
     """The test procedure (PAPER.md §2.9)."""
 
     __test__ = False  # not a pytest test class
@@ -223,7 +227,7 @@ class TestConfig(_Strict):
     """Repeated weight tests by ``segdend test`` (n = 20 in the paper)."""
 
 
-class RecordConfig(_Strict):
+class RecordConfig(Strict):
     """Recorders: per-example quantities written to the run directory."""
 
     losses: bool = True
@@ -234,7 +238,7 @@ class RecordConfig(_Strict):
     """Jacobian eigenvalue statistics over the last 100 examples (Fig 5S1)."""
 
 
-class Config(_Strict):
+class Config(Strict):
     """A complete, validated run configuration."""
 
     preset: Literal["code", "paper", "custom"] = "code"
@@ -350,22 +354,13 @@ def build_config(
     tree["preset"] = preset
     for path in files or []:
         _merge(tree, load_toml(path))
-    for item in overrides or []:
-        if "=" not in item:
-            raise ConfigError(f"--set '{item}': expected key=value")
-        key, text = item.split("=", 1)
-        key = key.strip()
-        if not key:
-            raise ConfigError(f"--set '{item}': empty key")
-        check_key(key)
-        value = parse_value(text.strip())
-        _set_path(tree, key, None if value == _NONE else value)
+    apply_overrides(tree, overrides)
     return validate(tree)
 
 
-def check_key(dotted: str) -> None:
-    """Raise a :class:`ConfigError` unless ``dotted`` names a config field."""
-    model: type[BaseModel] | None = Config
+def check_key(dotted: str, root: type[BaseModel] | None = None) -> None:
+    """Raise a :class:`ConfigError` unless ``dotted`` names a field of ``root`` (a Config)."""
+    model: type[BaseModel] | None = root or Config
     for part in dotted.split("."):
         if model is None or part not in model.model_fields:
             raise ConfigError(f"unknown config key '{dotted}'")
@@ -374,12 +369,28 @@ def check_key(dotted: str) -> None:
         model = annotation if is_section else None
 
 
-def validate(tree: dict[str, Any]) -> Config:
-    """Validate a nested dict as a :class:`Config`; raise a one-line :class:`ConfigError`."""
+def validate(tree: dict[str, Any], root: type[BaseModel] | None = None) -> Any:
+    """Validate a nested dict as ``root`` (a :class:`Config`); raise a one-line ConfigError."""
     try:
-        return Config.model_validate(tree)
+        return (root or Config).model_validate(tree)
     except ValidationError as error:
         raise ConfigError(_format_error(error)) from None
+
+
+def apply_overrides(
+    tree: dict[str, Any], overrides: list[str] | None, root: type[BaseModel] | None = None
+) -> None:
+    """Apply ``key=value`` overrides (TOML values) to a nested dict, checking each key."""
+    for item in overrides or []:
+        if "=" not in item:
+            raise ConfigError(f"--set '{item}': expected key=value")
+        key, text = item.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise ConfigError(f"--set '{item}': empty key")
+        check_key(key, root)
+        value = parse_value(text.strip())
+        _set_path(tree, key, None if value == _NONE else value)
 
 
 def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
