@@ -122,3 +122,12 @@ def test_traces_of_a_fresh_network_have_every_compartment():
     assert traces.soma[0].shape == (108, 20) and traces.soma[1].shape == (108, 10)
     assert traces.apical[0].shape == (108, 20) and np.any(traces.apical[0] != 0)
     assert traces.spikes[0].sum() > 0
+
+
+def test_protocol_from_a_toml_file(tmp_path):
+    path = tmp_path / "protocol.toml"
+    path.write_text("pairings = 4\nbasal_rate_hz = 30.0\n[late]\nonset_ms = 60\n")
+    config = build_plasticity_config([path], ["late.duration_ms=40"])
+    assert config.pairings == 4 and config.basal_rate_hz == 30.0
+    assert (config.late.onset_ms, config.late.duration_ms) == (60, 40)
+    assert (config.early.onset_ms, config.early.duration_ms) == (0, 50)
