@@ -124,10 +124,55 @@ def run_bench(quick: bool = False, progress=print) -> list[dict]:
         rate_epoch = timings[(engine, "train-rate-784-500-10")] * EPOCH_EXAMPLES / 1000.0
         records.append({"engine": engine, "case": "epoch-rate-784-500-10", "unit": "seconds",
                         "value": round(rate_epoch, 3)})
+    records.extend(sweep_throughput(quick, progress))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     records.append({"engine": "both", "case": "peak-rss", "unit": "MiB", "value": round(peak, 1)})
     records.append({"engine": "both", "case": "cores", "unit": "count",
                     "value": len(os.sched_getaffinity(0))})
+    return records
+
+
+SWEEP_TEXT = """
+[base]
+preset = "code"
+[base.set]
+"engine" = "fast"
+"model.mode" = "rate"
+"model.hidden" = [500]
+"train.epochs" = 1
+"train.examples" = {examples}
+"test.examples" = 1000
+"train.quick_test_every" = 0
+[grid]
+"model.feedback" = ["random", "sparse"]
+seeds = [0, 1]
+"""
+
+
+def sweep_throughput(quick: bool, progress=print) -> list[dict]:
+    """Runs per minute of a 4-run sweep with 1 and with 2 local workers, and the speed-up."""
+    import tempfile
+
+    from segdend import sweep
+
+    records = []
+    rates = {}
+    with tempfile.TemporaryDirectory(prefix="segdend-bench-sweep-") as tmp:
+        path = Path(tmp) / "bench.toml"
+        path.write_text(SWEEP_TEXT.format(examples=20000 if quick else 60000))
+        for workers in (1, 2):
+            runs = sweep.load_sweep(path, Path(tmp) / f"w{workers}")
+            began = time.perf_counter()
+            results = sweep.run_local(runs, workers, progress=lambda m: None)
+            seconds = time.perf_counter() - began
+            if any(r["status"] != "done" for r in results):
+                raise RuntimeError(f"benchmark sweep failed: {results}")
+            rates[workers] = 60.0 * len(runs) / seconds
+            records.append({"engine": "fast", "case": f"sweep-4-rate-runs-{workers}-workers",
+                            "unit": "runs/minute", "value": round(rates[workers], 3)})
+            progress(f"sweep with {workers} worker(s): {rates[workers]:.2f} runs/minute")
+    records.append({"engine": "fast", "case": "sweep-speedup-2-vs-1-workers", "unit": "ratio",
+                    "value": round(rates[2] / rates[1], 2)})
     return records
 
 

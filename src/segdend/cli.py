@@ -246,6 +246,57 @@ def cmd_traces(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """segdend sweep [status|collect] SWEEP.toml."""
+    from segdend import sweep
+    from segdend.config import parse_value
+
+    words = list(args.target)
+    action = "run"
+    if words and words[0] in ("status", "collect"):
+        action = words.pop(0)
+    if len(words) != 1:
+        raise SegdendError("usage: segdend sweep [status|collect] SWEEP.toml [options]")
+    runs = sweep.load_sweep(Path(words[0]), args.out)
+    out = runs[0].run_dir.parent if runs else Path(args.out or ".")
+    if action == "status":
+        counts: dict[str, int] = {}
+        for run in runs:
+            state, detail = sweep.run_status(run)
+            counts[state] = counts.get(state, 0) + 1
+            _print(f"{state:11s} {run.name}" + (f"  ({detail})" if detail else ""))
+        _print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+        return 0
+    if action == "collect":
+        path = sweep.collect(runs, out)
+        _print(f"results of {sum(sweep.run_is_finished(r.run_dir) for r in runs)} finished runs "
+               f"-> {path} (plot: {path.with_suffix('.png')})")
+        return 0
+    workers = args.workers or sweep.default_workers()
+    progress = (lambda m: None) if args.quiet else _print
+    data_dir = str(args.data_dir) if args.data_dir else None
+    _print(f"sweep: {len(runs)} runs in {out}")
+    if args.scheduler or args.cluster:
+        options = {}
+        for item in args.cluster_option:
+            key, _, value = item.partition("=")
+            options[key.strip().replace("-", "_")] = parse_value(value.strip())
+        client, cluster = sweep.make_client(args.scheduler, args.cluster, options, workers)
+        try:
+            results = sweep.run_dask(runs, client, data_dir, progress)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    else:
+        results = sweep.run_local(runs, workers, data_dir, progress=progress)
+    failed = [r for r in results if r["status"] == "failed"]
+    done = sum(r["status"] == "done" for r in results)
+    skipped = sum(r["status"] == "skipped" for r in results)
+    _print(f"sweep finished: {done} run, {skipped} already done, {len(failed)} failed")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -315,6 +366,20 @@ def build_parser() -> argparse.ArgumentParser:
     traces.add_argument("--data-dir", type=Path)
     traces.set_defaults(handler=cmd_traces)
 
+    sweep = sub.add_parser("sweep", help="run, check or collect a sweep of runs",
+                           description="segdend sweep SWEEP.toml | segdend sweep status "
+                                       "SWEEP.toml | segdend sweep collect SWEEP.toml")
+    sweep.add_argument("target", nargs="+", metavar="[status|collect] SWEEP.toml")
+    sweep.add_argument("--out", type=Path, help="run directories (default runs/<sweep stem>)")
+    sweep.add_argument("--workers", type=int, help="processes (default: all cores)")
+    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="a Dask scheduler")
+    sweep.add_argument("--cluster", choices=["slurm", "pbs"], help="a dask-jobqueue cluster")
+    sweep.add_argument("--cluster-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="passed to the dask-jobqueue cluster, e.g. queue=gpu, cores=4")
+    sweep.add_argument("--data-dir", type=Path)
+    sweep.add_argument("--quiet", action="store_true")
+    sweep.set_defaults(handler=cmd_sweep)
+
     config = sub.add_parser("config", help="print the resolved config as TOML")
     _config_arguments(config)
     config.set_defaults(handler=cmd_config)
@@ -327,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "repeats", 1) is not None and getattr(args, "repeats", 1) < 1:
         parser.error("--repeats must be at least 1")
+    if getattr(args, "workers", None) is not None and args.workers < 1:
+        parser.error("--workers must be at least 1")
     try:
         return int(args.handler(args))
     except DivergenceError as error:

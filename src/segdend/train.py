@@ -470,11 +470,12 @@ def run_training(
     quiet: bool = False,
     init_params: Path | None = None,
     data_dir: Path | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> Path:
     """Train a new run in ``run_dir`` (created) and return it."""
     dataset = load_dataset(config.dataset, data_dir, progress=lambda m: print(m, file=sys.stderr))
     run_dir = Path(run_dir)
-    trainer = Trainer(config, run_dir, dataset, quiet)
+    trainer = Trainer(config, run_dir, dataset, quiet, log)
     ensure_writable(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -486,14 +487,15 @@ def run_training(
     return run_dir
 
 
-def resume_training(run_dir: Path, quiet: bool = False, data_dir: Path | None = None) -> Path:
+def resume_training(run_dir: Path, quiet: bool = False, data_dir: Path | None = None,
+                    log: Callable[[str], None] | None = None) -> Path:
     """Continue a run from its newest valid checkpoint."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.toml").is_file():
         raise RunError(f"'{run_dir}' is not a run directory (no config.toml)")
     config = load_config(run_dir / "config.toml")
     dataset = load_dataset(config.dataset, data_dir, progress=lambda m: print(m, file=sys.stderr))
-    trainer = Trainer(config, run_dir, dataset, quiet)
+    trainer = Trainer(config, run_dir, dataset, quiet, log)
     with RunLock(run_dir):
         trainer.resume()
         trainer.train()
