@@ -1,0 +1,1 @@
+"""Analyses of the paper's figures: statistics, losses, Jacobians, angles, receptive fields."""
