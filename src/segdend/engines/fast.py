@@ -68,13 +68,15 @@ class FastEngine(Engine):
         self.model = config.model
         self.truncated = self.const.kernel_steps is not None
         self.reference = ReferenceEngine(config)  # state format and rate-mode tests
-        self.consts = np.zeros(13)
+        self.consts = np.zeros(kn.N_CONSTS)
         c = self.const
+        m = c.kernel_steps or 0
         self.consts[[kn.C_MAX_RATE, kn.C_GL, kn.C_GB, kn.C_GA, kn.C_GD, kn.C_KB, kn.C_KD, kn.C_EE,
-                     kn.C_EI, kn.C_TEACH, kn.C_DL, kn.C_DS, kn.C_INV_TAU]] = [
+                     kn.C_EI, kn.C_TEACH, kn.C_DL, kn.C_DS, kn.C_INV_TAU, kn.C_DL_M,
+                     kn.C_DS_M]] = [
             c.max_rate, c.g_leak, c.g_basal, c.g_apical, c.g_dendrite, c.k_basal, c.k_dendrite,
             c.excitatory_reversal, c.inhibitory_reversal, c.teaching_scale, c.decay_long,
-            c.decay_short, 1.0 / (c.tau_long - c.tau_short)]
+            c.decay_short, 1.0 / (c.tau_long - c.tau_short), c.decay_long**m, c.decay_short**m]
         self.kernel = c.kernel.copy() if self.truncated else np.zeros(1)
         self.flags = self._flags(config)
 

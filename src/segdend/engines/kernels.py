@@ -38,9 +38,9 @@ _U31 = np.uint64(31)
 _UNIT = 1.0 / 9007199254740992.0
 
 # Indices into the float constants array.
-C_MAX_RATE, C_GL, C_GB, C_GA, C_GD, C_KB, C_KD, C_EE, C_EI, C_TEACH, C_DL, C_DS, C_INV_TAU = range(
-    13
-)
+(C_MAX_RATE, C_GL, C_GB, C_GA, C_GD, C_KB, C_KD, C_EE, C_EI, C_TEACH, C_DL, C_DS, C_INV_TAU,
+ C_DL_M, C_DS_M) = range(15)
+N_CONSTS = 15
 # Indices into the integer flags array.
 (F_TRUNCATED, F_M, F_SPIKING_FF, F_RATE_FEEDBACK, F_STOCHASTIC, F_WINDOW_MODE, F_WINDOW,
  F_SETTLING, F_PLATEAU_WINDOW, F_PLATEAU_MAX, F_HAS_CBIAS, F_BACKPROP, F_BP_UPDATED,
@@ -96,8 +96,13 @@ def trace_coefficients(length, w0, kernel):
 
 
 @njit(cache=True, error_model="numpy")
-def rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, dfast, flags):
-    """Recompute every stored drive from the spike history and the current weights."""
+def rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, dfast, flags,
+                   consts, head):
+    """Recompute every stored drive from the spike history and the current weights.
+
+    With the truncated kernel, dslow/dfast hold the sliding exponential sums
+    A_τ(t) = Σ_{lag<M} e^{−(lag+1)/τ} d(t − lag), so that V^b = (A_L − A_s)/(τ_L − τ_s) + b.
+    """
     n_layers = sizes.shape[0] - 1
     m = flags[F_M]
     for k in range(n_layers):
@@ -114,6 +119,16 @@ def rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, df
                         row = w + i * n_post
                         for j in range(n_post):
                             drive[r, post + j] += c * WT[row + j]
+            for j in range(n_post):
+                dslow[post + j] = 0.0
+                dfast[post + j] = 0.0
+            for lag in range(m):
+                r = (head[0] - lag + m) % m
+                weight_long = consts[C_DL] ** (lag + 1)
+                weight_short = consts[C_DS] ** (lag + 1)
+                for j in range(n_post):
+                    dslow[post + j] += weight_long * drive[r, post + j]
+                    dfast[post + j] += weight_short * drive[r, post + j]
         else:
             for j in range(n_post):
                 dslow[post + j] = 0.0
@@ -187,6 +202,31 @@ def hidden_spikes(key, v_soma, n, phi, no_spike_below, uni, cand, spikes_idx, sp
             spikes_count[n_spikes] = count
             n_spikes += 1
     return n_spikes
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def add_drive(WT, w, n_post, spikes_idx, spikes_count, n_spikes, v_out):
+    """d += Σ_spikes count × (column of W): four spikes per pass over the drive vector."""
+    s_i = 0
+    while s_i + 4 <= n_spikes:
+        c1, c2 = float(spikes_count[s_i]), float(spikes_count[s_i + 1])
+        c3, c4 = float(spikes_count[s_i + 2]), float(spikes_count[s_i + 3])
+        i1, i2, i3, i4 = (spikes_idx[s_i], spikes_idx[s_i + 1], spikes_idx[s_i + 2],
+                          spikes_idx[s_i + 3])
+        w1 = WT[w + i1 * n_post : w + (i1 + 1) * n_post]
+        w2 = WT[w + i2 * n_post : w + (i2 + 1) * n_post]
+        w3 = WT[w + i3 * n_post : w + (i3 + 1) * n_post]
+        w4 = WT[w + i4 * n_post : w + (i4 + 1) * n_post]
+        for j in range(n_post):
+            v_out[j] += (c1 * w1[j] + c2 * w2[j]) + (c3 * w3[j] + c4 * w4[j])
+        s_i += 4
+    while s_i < n_spikes:
+        c = float(spikes_count[s_i])
+        i = spikes_idx[s_i]
+        v_w = WT[w + i * n_post : w + (i + 1) * n_post]
+        for j in range(n_post):
+            v_out[j] += c * v_w[j]
+        s_i += 1
 
 
 @njit(cache=True, error_model="numpy")
@@ -270,15 +310,7 @@ def run_phase(
                 k = p - 1
                 v_basal = basal[:n]
                 v_bias = bias[off : off + n]
-                if spiking_ff and truncated:
-                    for j in range(n):
-                        v_basal[j] = v_bias[j]
-                    for lag in range(m):
-                        v_drive = drive[(hrow - lag + m) % m, off : off + n]
-                        kappa = kernel[lag]
-                        for j in range(n):
-                            v_basal[j] += kappa * v_drive[j]
-                elif spiking_ff:
+                if spiking_ff:
                     v_slow, v_fast = dslow[off : off + n], dfast[off : off + n]
                     for j in range(n):
                         v_basal[j] = (v_slow[j] - v_fast[j]) * inv_tau + v_bias[j]
@@ -354,11 +386,18 @@ def run_phase(
             w = w_off[p] if has_post else 0
             if has_post:
                 if truncated and spiking_ff:
+                    # A ← e^{−1/τ}(A − e^{−M/τ} d(t − M) + d(t)): drop the expiring drive first
                     v_out = drive[hrow, post : post + n_post]
+                    v_ds, v_df = dslow[post : post + n_post], dfast[post : post + n_post]
+                    long_m, short_m = consts[C_DL_M], consts[C_DS_M]
+                    for j in range(n_post):
+                        v_ds[j] -= long_m * v_out[j]
+                        v_df[j] -= short_m * v_out[j]
+                        v_out[j] = 0.0
                 else:
                     v_out = scratch[post : post + n_post]
-                for j in range(n_post):
-                    v_out[j] = 0.0
+                    for j in range(n_post):
+                        v_out[j] = 0.0
             else:
                 v_out = scratch[0:0]
             if truncated:
@@ -401,12 +440,10 @@ def run_phase(
                 else:
                     slow[off + i] += c  # decayed below: d·(s + c), as in the reference
                     fast[off + i] += c
-                if has_post and spiking_ff:
-                    v_w = WT[w + i * n_post : w + (i + 1) * n_post]
-                    for j in range(n_post):
-                        v_out[j] += c * v_w[j]
-                    if truncated and learning == 1:
-                        sbar_acc[off + i] += c * sbar_coef
+                if has_post and spiking_ff and truncated and learning == 1:
+                    sbar_acc[off + i] += c * sbar_coef
+            if has_post and spiking_ff:
+                add_drive(WT, w, n_post, spikes_idx, spikes_count, n_spikes, v_out)
             if not truncated:
                 v_slow, v_fast = slow[off : off + n], fast[off : off + n]
                 for i in range(n):
@@ -416,7 +453,7 @@ def run_phase(
                     v_sbar = sbar_acc[off : off + n]
                     for i in range(n):
                         v_sbar[i] += (v_slow[i] - v_fast[i]) * inv_tau
-            if has_post and spiking_ff and not truncated:
+            if has_post and spiking_ff:
                 v_ds, v_df = dslow[post : post + n_post], dfast[post : post + n_post]
                 for j in range(n_post):
                     v_ds[j] = d_long * (v_ds[j] + v_out[j])
@@ -464,7 +501,7 @@ def sparse_image(image, phi):
 def update_weights(
     sizes, pop_off, w_off, WT, bias, kernel, consts, flags, steps,
     hist, slow, fast, drive, dslow, dfast,
-    soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, spiking,
+    soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, spiking, head,
 ):
     """The updates of Eqs. 28–35 (reference ``apply_updates``, forward weights and biases).
 
@@ -540,7 +577,9 @@ def update_weights(
         if spiking and flags[F_SPIKING_FF] == 1:
             # keep the stored drives W h equal to the new weights times the same spikes
             if flags[F_TRUNCATED] == 1:
-                for r in range(m):
+                q_long, q_short = 0.0, 0.0
+                for lag in range(m):
+                    r = (head[0] - lag + m) % m
                     v_hist = hist[r, pre : pre + n_pre]
                     q = 0.0
                     for i in range(n_pre):
@@ -549,6 +588,12 @@ def update_weights(
                         v_drive = drive[r, post : post + n_post]
                         for j in range(n_post):
                             v_drive[j] -= step * q * v_err[j]
+                        q_long += consts[C_DL] ** (lag + 1) * q
+                        q_short += consts[C_DS] ** (lag + 1) * q
+                v_ds, v_df = dslow[post : post + n_post], dfast[post : post + n_post]
+                for j in range(n_post):
+                    v_ds[j] -= step * q_long * v_err[j]
+                    v_df[j] -= step * q_short * v_err[j]
             else:
                 v_slow, v_fast = slow[pre : pre + n_pre], fast[pre : pre + n_pre]
                 qs, qf = 0.0, 0.0
@@ -624,7 +669,8 @@ def train_spiking(
     drive = np.zeros((m if truncated else 1, total))
     dslow = np.zeros(total)
     dfast = np.zeros(total)
-    rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, dfast, flags)
+    rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, dfast, flags,
+                   consts, head)
     scratch = np.zeros(total)
     fb_signal = np.zeros(n_out)
     soma_acc_f = np.zeros(total)
@@ -684,7 +730,7 @@ def train_spiking(
             angles[e] = update_weights(
                 sizes, pop_off, w_off, WT, bias, kernel, consts, flags, steps,
                 hist, slow, fast, drive, dslow, dfast,
-                soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, True,
+                soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, True, head,
             )
     return images.shape[0], -1
 
@@ -804,6 +850,7 @@ def train_rate(
                 sizes, pop_off, w_off, WT, bias, dummy1, consts, flags, steps,
                 dummy2, dummy1, dummy1, dummy2, dummy1, dummy1,
                 soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, False,
+                np.zeros(1, np.int64),
             )
     return images.shape[0], -1
 
