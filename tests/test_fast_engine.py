@@ -86,6 +86,8 @@ VARIANTS = [
     ("[30]", ("model.units_per_class=3",)),
     ("[30]", ("model.spiking_feedforward=false",)),
     ("[30]", ("phases.averaging=after-settling",)),
+    ("[30, 20]", ("phases.averaging=after-settling", "phases.settling=3")),  # window from step 3
+    ("[30]", ("phases.window=7", "model.kernel_steps=4")),
     ("[]", ()),
     ("[30, 20]", ("model.mode=rate",)),
     ("[30]", ("model.mode=rate", "model.feedback=symmetric", "model.feedback_bias=true")),
