@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import json
 import os
 import time
@@ -216,17 +217,9 @@ class Checkpoints:
             suffix += 1
             name = f"ckpt-{label}.{suffix}.npz"
         path = self.dir / name
-        tmp = self.dir / f".{name}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except OSError as error:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise _storage_error(path, error) from None
+        buffer = io.BytesIO()
+        np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
+        atomic_write_bytes(path, buffer.getvalue())
         entries = [e for e in self._entries() if e.get("file") != name]
         entries.append({"file": name, "sha256": sha256_file(path), "time": time.time()})
         kept, dropped = entries[-CHECKPOINTS_KEPT:], entries[:-CHECKPOINTS_KEPT]

@@ -790,6 +790,7 @@ def train_rate(
     basal = np.zeros(total)
     errors = np.zeros(total)
     errors_bp = np.zeros(total)
+    apical_acc_f = np.zeros(total)
     apical_acc_t = np.zeros(total)
     soma_acc = np.zeros(total)
     rate_f = np.zeros(n_out)
@@ -833,18 +834,20 @@ def train_rate(
         for p in range(1, out):
             off, n = pop_off[p], sizes[p]
             for j in range(n):
-                a_t = 0.0
+                a_f, a_t = 0.0, 0.0
                 yrow = y_off[p - 1] + j * n_out
                 for q in range(n_out):
+                    a_f += Y[yrow + q] * rate_f[q]
                     a_t += Y[yrow + q] * rate_t[q]
                 if flags[F_HAS_CBIAS] == 1:
+                    a_f += cbias[off + j]
                     a_t += cbias[off + j]
+                apical_acc_f[off + j] = a_f
                 apical_acc_t[off + j] = a_t
-        for o2 in range(n_out):
-            fb_mean[o2] = rate_f[o2]
-        summarise_rate(sizes, pop_off, flags, consts, e, soma_acc, apical_acc_t, Y, cbias,
-                       y_off, rate_f, soma_f, apical_f, alpha_f, alpha_t, predicted, out_loss,
-                       hid_loss, rate_t)
+        # steady state: every "window" is a single value, so all divisors are 1
+        summarise(sizes, pop_off, flags, consts, e, 1, 1, 1, 1, soma_acc, sbar, apical_acc_f,
+                  apical_acc_t, rate_t, rate_f, soma_f, sbar, apical_f, alpha_f, alpha_t,
+                  rate_t, fb_mean, predicted, out_loss, hid_loss)
         if flags[F_UPDATE] == 1:
             angles[e] = update_weights(
                 sizes, pop_off, w_off, WT, bias, dummy1, consts, flags, steps,
@@ -853,46 +856,3 @@ def train_rate(
                 np.zeros(1, np.int64),
             )
     return images.shape[0], -1
-
-
-@njit(cache=True, error_model="numpy")
-def summarise_rate(sizes, pop_off, flags, consts, e, soma_now, apical_t, Y, cbias, y_off, rate_f,
-                   soma_f, apical_f, alpha_f, alpha_t, predicted, out_loss, hid_loss, rate_t):
-    """Plateaus, prediction and losses of a rate-mode example."""
-    n_pop = sizes.shape[0]
-    out = n_pop - 1
-    n_out = sizes[out]
-    phi = consts[C_MAX_RATE]
-    for p in range(1, n_pop):
-        for j in range(sizes[p]):
-            soma_f[pop_off[p] + j] = soma_now[pop_off[p] + j]
-    for p in range(1, out):
-        loss = 0.0
-        for j in range(sizes[p]):
-            idx = pop_off[p] + j
-            a_f = 0.0
-            yrow = y_off[p - 1] + j * n_out
-            for q in range(n_out):
-                a_f += Y[yrow + q] * rate_f[q]
-            if flags[F_HAS_CBIAS] == 1:
-                a_f += cbias[idx]
-            apical_f[idx] = a_f
-            alpha_f[idx] = sigmoid(a_f)
-            alpha_t[idx] = sigmoid(apical_t[idx])
-            diff = alpha_t[idx] - alpha_f[idx]
-            loss += diff * diff
-        hid_loss[e, p - 1] = loss
-    units = flags[F_UNITS]
-    best, best_value = 0, -np.inf
-    for c in range(n_out // units):
-        total = 0.0
-        for u in range(units):
-            total += soma_f[pop_off[out] + c * units + u]
-        if total / units > best_value:
-            best, best_value = c, total / units
-    predicted[e] = best
-    loss = 0.0
-    for o in range(n_out):
-        diff = rate_t[o] - phi * sigmoid(soma_f[pop_off[out] + o])
-        loss += diff * diff
-    out_loss[e] = loss
