@@ -131,3 +131,15 @@ def test_protocol_from_a_toml_file(tmp_path):
     assert config.pairings == 4 and config.basal_rate_hz == 30.0
     assert (config.late.onset_ms, config.late.duration_ms) == (60, 40)
     assert (config.early.onset_ms, config.early.duration_ms) == (0, 50)
+
+
+def test_traces_of_chosen_neurons_from_a_preset(tmp_path):
+    out = tmp_path / "tr"
+    assert main(["traces", "--preset", "paper", "--set", "model.hidden=[20]", "--neuron", "0:5",
+                 "--neuron", "1:3", "--out", str(out), "--csv", "--data-dir",
+                 str(FIXTURE_DIR)]) == 0
+    lines = (out / "traces.csv").read_text().splitlines()
+    assert lines[0] == "step,phase,layer,neuron,basal,apical,soma,spikes"
+    assert {tuple(line.split(",")[2:4]) for line in lines[1:]} == {("0", "5"), ("1", "3")}
+    assert main(["traces", "--preset", "code", "--set", "model.hidden=[20]", "--neuron",
+                 "0:99", "--out", str(out), "--data-dir", str(FIXTURE_DIR)]) == 2

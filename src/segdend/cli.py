@@ -233,6 +233,18 @@ def cmd_traces(args: argparse.Namespace) -> int:
     image, label = example_image(dataset, args.image)
     traces = record_traces(config, params, image, label)
     neurons = choose_neurons(params, args.neurons, label)
+    if args.neuron:
+        neurons = {}
+        for item in args.neuron:
+            layer_text, _, index_text = item.partition(":")
+            try:
+                layer, index = int(layer_text), int(index_text)
+            except ValueError:
+                raise SegdendError(f"--neuron '{item}': expected LAYER:INDEX, e.g. 0:12") from None
+            if not 0 <= layer < len(params.weights) or not 0 <= index < params.sizes[layer + 1]:
+                raise SegdendError(f"--neuron '{item}': no such neuron (layers 0.."
+                                   f"{len(params.weights) - 1}, sizes {params.sizes[1:]})")
+            neurons.setdefault(layer, []).append(index)
     ensure_writable(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     title = (f"test image {args.image} (label {label}), g_a = "
@@ -361,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arguments(traces)
     traces.add_argument("--image", type=int, default=0, help="test image index (default 0)")
     traces.add_argument("--neurons", type=int, default=3, help="neurons per hidden layer")
+    traces.add_argument("--neuron", action="append", default=[], metavar="LAYER:INDEX",
+                        help="plot this neuron (repeatable; layer 0 = first hidden layer)")
     traces.add_argument("--out", type=Path, default=Path("traces"))
     traces.add_argument("--csv", action="store_true", help="also write traces.csv")
     traces.add_argument("--data-dir", type=Path)
