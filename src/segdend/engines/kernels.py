@@ -263,6 +263,7 @@ def run_phase(
     apical_in_soma = g_a != 0.0
     output_spikes_needed = learning >= 1 or apical_in_soma
     coef = trace_coefficients(length, w0, kernel) if truncated else np.zeros(1)
+    fb_window = np.zeros((flags[F_PLATEAU_MAX] + 1 if stochastic else 1, n_out))
     # Spikes emitted before this phase that still reach the window (only if it starts early).
     if truncated and learning == 1 and w0 < m - 1:
         for lag in range(1, m):
@@ -281,6 +282,7 @@ def run_phase(
         hrow = head[0]
         # ---- feedback signal reaching the apical dendrites (the output as of the last step)
         need_apical = n_hidden > 0 and (apical_in_soma or (learning >= 1 and step >= apical_from))
+        apical_per_step = need_apical and apical_in_soma
         if need_apical:
             o0 = pop_off[out]
             if flags[F_RATE_FEEDBACK] == 1:
@@ -300,6 +302,16 @@ def run_phase(
             if learning == 1 and in_window:
                 for o in range(n_out):
                     fb_acc[o] += fb_signal[o]
+            if learning >= 1 and not apical_in_soma:
+                # The apical potential only matters through its window means, which are linear
+                # in the feedback: sum the feedback per plateau offset, apply Y once at the end.
+                for d in range(fb_window.shape[0]):
+                    end = length - d
+                    if (stochastic and end - plateau_w <= step < end) or (
+                        not stochastic and d == 0 and in_window
+                    ):
+                        for o in range(n_out):
+                            fb_window[d, o] += fb_signal[o]
         for p in range(n_pop):
             n = sizes[p]
             off = pop_off[p]
@@ -319,7 +331,7 @@ def run_phase(
                     for j in range(n):
                         v_basal[j] = v_scratch[j] + v_bias[j]
                 if p < out:
-                    if need_apical:
+                    if apical_per_step:
                         # V^{ka} = Y^k s^{out} (+ c^k), with Yᵀ stored so the loop vectorises
                         v_apical = apical_buf[:n]
                         if flags[F_HAS_CBIAS] == 1:
@@ -474,6 +486,23 @@ def run_phase(
                         v_w = WT[w + i * n_post : w + (i + 1) * n_post]
                         for j in range(n_post):
                             v_out[j] += rate * v_w[j]
+    if learning >= 1 and not apical_in_soma:
+        # Σ_window V^{ka} = Y^k Σ_window s^{out} + (window length) c^k, per neuron's window
+        for p in range(1, out):
+            n, off, k = sizes[p], pop_off[p], p - 1
+            v_acc = apical_acc[off : off + n]
+            for j in range(n):
+                v_acc[j] = cbias[off + j] * plateau_w if flags[F_HAS_CBIAS] == 1 else 0.0
+            for o in range(n_out):
+                v_yt = YT[y_off[k] + o * n : y_off[k] + (o + 1) * n]
+                if stochastic:
+                    v_off = offsets[off : off + n]
+                    for j in range(n):
+                        v_acc[j] += v_yt[j] * fb_window[v_off[j], o]
+                else:
+                    f = fb_window[0, o]
+                    for j in range(n):
+                        v_acc[j] += v_yt[j] * f
     return -1
 
 
@@ -522,15 +551,17 @@ def update_weights(
         off, n = pop_off[p], sizes[p]
         above, n_above, w = pop_off[p + 1], sizes[p + 1], w_off[p]
         v_above = errors_bp[above : above + n_above]
+        need_bp = flags[F_BACKPROP] == 1 or flags[F_RECORD_ANGLE] == 1
         for j in range(n):
             sg = sigmoid(soma_f[off + j])
             slope = phi * (sg * (1.0 - sg))
             errors[off + j] = (-k_b) * (alpha_t[off + j] - alpha_f[off + j]) * slope
-            total = 0.0
-            v_w = WT[w + j * n_above : w + (j + 1) * n_above]
-            for i in range(n_above):
-                total += v_w[i] * v_above[i]
-            errors_bp[off + j] = total * k_b * slope
+            if need_bp:
+                total = 0.0
+                v_w = WT[w + j * n_above : w + (j + 1) * n_above]
+                for i in range(n_above):
+                    total += v_w[i] * v_above[i]
+                errors_bp[off + j] = total * k_b * slope
     angle = np.nan
     if flags[F_RECORD_ANGLE] == 1 and out > 1:
         dot, na, nb = 0.0, 0.0, 0.0
