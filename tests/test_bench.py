@@ -1,0 +1,26 @@
+"""The benchmark's records (speeds are measured, never asserted)."""
+
+import json
+
+from segdend import bench
+from segdend.bench import CASES, format_table, time_case, write_json
+
+
+def test_time_case_measures_both_engines(small_mnist, monkeypatch):
+    monkeypatch.setattr(bench, "COUNTS", {key: (2, 2) for key in bench.COUNTS})
+    case = next(c for c in CASES if c.name == "train-spiking-784-10")
+    for engine in ("reference", "fast"):
+        assert time_case(case, engine, small_mnist, quick=True) > 0
+    test_case = next(c for c in CASES if c.name == "test-250ms-784-500-10")
+    assert time_case(test_case, "fast", small_mnist, quick=True) > 0
+
+
+def test_records_are_written_as_a_json_list(tmp_path):
+    records = [{"engine": "fast", "case": "train-spiking-784-500-10", "unit": "ms/example",
+                "value": 0.6}]
+    write_json(records, tmp_path / "b.json")
+    assert json.loads((tmp_path / "b.json").read_text()) == records
+    assert "train-spiking-784-500-10" in format_table(records)
+    assert {c.name for c in CASES} == {
+        "train-spiking-784-10", "train-spiking-784-500-10", "train-spiking-784-500-100-10",
+        "train-rate-784-500-10", "test-500ms-784-500-10", "test-250ms-784-500-10"}
