@@ -17,7 +17,7 @@ from .conftest import FIXTURE_DIR
 
 ARGS = [
     "--set", "engine=reference", "--set", "model.hidden=[20]", "--set", "train.epochs=2",
-    "--set", "train.examples=200", "--set", "test.examples=20", "--set", "phases.test_length=60",
+    "--set", "train.examples=300", "--set", "test.examples=20", "--set", "phases.test_length=60",
     "--set", "train.quick_test_every=20", "--set", "train.quick_test_examples=10",
     "--set", "train.checkpoint_every=3", "--set", "record.losses=true",
     "--data-dir", str(FIXTURE_DIR), "--quiet",
