@@ -1,4 +1,4 @@
-"""The ``segdend`` command line: train, test, data, demo, config.
+"""The ``segdend`` command line: train, test, data, demo, bench, plasticity, traces, sweep, config.
 
 Errors caused by input (a file, a key, a value) print one line and exit with status 2; a
 diverging run exits with status 3. No traceback is shown for either.
