@@ -320,6 +320,7 @@ def run_phase(
             # ---- dendrites and soma of layer k = p − 1
             if p > 0:
                 k = p - 1
+                summed = False
                 v_basal = basal[:n]
                 v_bias = bias[off : off + n]
                 if spiking_ff:
@@ -361,6 +362,14 @@ def run_phase(
                             elif in_window:
                                 for j in range(n):
                                     v_acc[j] += v_apical[j]
+                    elif in_window and (learning >= 1 or p == out):
+                        v_acc = soma_acc[off : off + n]  # soma update and window sum fused
+                        for j in range(n):
+                            v = v_soma[j]
+                            v += -g_l * v + g_b * (v_basal[j] - v)
+                            v_soma[j] = v
+                            v_acc[j] += v
+                        summed = True
                     else:
                         for j in range(n):
                             v = v_soma[j]
@@ -386,7 +395,7 @@ def run_phase(
                             bad += v_soma[j] * 0.0
                         if bad != 0.0:  # NaN: some soma is NaN or infinite
                             return k
-                    if in_window:
+                    if in_window and not summed:
                         v_acc = soma_acc[off : off + n]
                         for j in range(n):
                             v_acc[j] += v_soma[j]
