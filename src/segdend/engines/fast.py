@@ -253,7 +253,6 @@ class FastEngine(Engine):
 
         return ExampleSummary(
             soma_forward=[layer("soma_f", p) for p in range(1, len(packed.sizes))],
-            rate_forward=[],
             trace_below_forward=[],
             output_rate_target=np.zeros(0),
             plateau_forward=[layer("alpha_f", p) for p in hidden],

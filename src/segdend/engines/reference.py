@@ -262,7 +262,6 @@ class ReferenceEngine(Engine):
         ]
         summary = ExampleSummary(
             soma_forward=[s[win_f].mean(axis=0) for s in fwd.soma],
-            rate_forward=[r[win_f].mean(axis=0) for r in fwd.rate],
             trace_below_forward=[b[win_f].mean(axis=0) for b in fwd.trace_below],
             output_rate_target=tgt.rate[-1][win_t].mean(axis=0),
             plateau_forward=[sigmoid(a) for a in apical_f],  # α^f (Eq. 5)
@@ -271,7 +270,6 @@ class ReferenceEngine(Engine):
             feedback_trace_forward=(
                 [fwd.feedback_signal[win_f].mean(axis=0)] * n_hidden if n_hidden else []
             ),
-            soma_target=[s[win_t].mean(axis=0) for s in tgt.soma],
         )
         return summary, ((fwd, tgt) if voltages else None)
 
@@ -287,20 +285,17 @@ class ReferenceEngine(Engine):
         const = self.const
         n_hidden = params.n_hidden
         below = const.max_rate * image
-        somas, rates, belows = [], [], []
+        somas, belows = [], []
         for k in range(n_hidden):
             belows.append(below)
             soma = const.k_basal * (params.weights[k] @ below + params.biases[k])
-            rate = const.max_rate * sigmoid(soma)
             somas.append(soma)
-            rates.append(rate)
-            below = rate
+            below = const.max_rate * sigmoid(soma)
         belows.append(below)
         basal_out = params.weights[n_hidden] @ below + params.biases[n_hidden]
         soma_f = const.k_dendrite * basal_out
         rate_f = const.max_rate * sigmoid(soma_f)
         somas.append(soma_f)
-        rates.append(rate_f)
         s = const.teaching_scale
         g_exc, g_inh = s * target, s * (1.0 - target)
         soma_t = (
@@ -313,14 +308,12 @@ class ReferenceEngine(Engine):
         apical_t = [self._apical(params, k, rate_t) for k in range(n_hidden)]
         return ExampleSummary(
             soma_forward=somas,
-            rate_forward=rates,
             trace_below_forward=belows,
             output_rate_target=rate_t,
             plateau_forward=[sigmoid(a) for a in apical_f],
             plateau_target=[sigmoid(a) for a in apical_t],
             apical_forward=apical_f,
             feedback_trace_forward=[rate_f] * n_hidden,
-            soma_target=[*somas[:-1], soma_t],
         )
 
     @staticmethod

@@ -26,8 +26,6 @@ class ExampleSummary:
 
     soma_forward: list[np.ndarray]
     """V̄^{k,f}: mean somatic potential in the forward window, every layer."""
-    rate_forward: list[np.ndarray]
-    """φ̄^{k,f}: mean rate in the forward window, every layer."""
     trace_below_forward: list[np.ndarray]
     """s̄^{k−1,f}: mean filtered presynaptic trace of each layer's feedforward input."""
     output_rate_target: np.ndarray
@@ -40,8 +38,6 @@ class ExampleSummary:
     """V̄^{a,f}: mean apical potential before the forward plateau, each hidden layer."""
     feedback_trace_forward: list[np.ndarray] = field(default_factory=list)
     """Mean filtered feedback input to the apical dendrites in the forward window."""
-    soma_target: list[np.ndarray] = field(default_factory=list)
-    """V̄^{k,t}: mean somatic potential in the target window (for recorders)."""
 
     def predicted_class(self, units_per_class: int) -> int:
         """The category whose output units have the highest mean forward somatic potential."""
