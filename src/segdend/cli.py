@@ -13,10 +13,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from segdend import __version__
 from segdend.config import build_config, dump_toml, load_config
 from segdend.errors import DivergenceError, SegdendError
+
+if TYPE_CHECKING:
+    from segdend.model.params import NetworkParams
 
 EXIT_INPUT = 2
 EXIT_DIVERGED = 3
@@ -74,13 +78,12 @@ def cmd_test(args: argparse.Namespace) -> int:
     from segdend.evaluate import repeated_test_errors
     from segdend.progress import Progress
     from segdend.runs import RunLock, atomic_write_text, ensure_writable
-    from segdend.train import params_from_arrays
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.toml").is_file():
         raise SegdendError(f"'{run_dir}' is not a run directory (no config.toml)")
     config = load_config(run_dir / "config.toml")
-    params = _final_params(run_dir, params_from_arrays)
+    params = _final_params(run_dir)
     dataset = load_dataset(config.dataset, args.data_dir)
     n_images = min(args.examples or config.test.examples, len(dataset.test_labels))
     engine = make_engine(config)
@@ -99,9 +102,11 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def _final_params(run_dir: Path, params_from_arrays):  # type: ignore[no-untyped-def]
+def _final_params(run_dir: Path) -> NetworkParams:
+    """A run's final parameters, or those of its latest checkpoint if it is unfinished."""
     from segdend.model.params import load_params
     from segdend.runs import Checkpoints
+    from segdend.train import params_from_arrays
 
     if (run_dir / "params.npz").is_file():
         return load_params(run_dir / "params.npz")
@@ -211,7 +216,6 @@ def cmd_traces(args: argparse.Namespace) -> int:
     from segdend.model.params import initialise
     from segdend.runs import ensure_writable
     from segdend.traces import choose_neurons, example_image, plot, record_traces, write_csv
-    from segdend.train import params_from_arrays
 
     if args.run_dir is not None:
         if not (args.run_dir / "config.toml").is_file():
@@ -219,7 +223,7 @@ def cmd_traces(args: argparse.Namespace) -> int:
         tree = load_toml(args.run_dir / "config.toml")
         apply_overrides(tree, args.overrides)
         config = validate(tree)
-        params = _final_params(args.run_dir, params_from_arrays)
+        params = _final_params(args.run_dir)
     else:
         config = build_config(args.preset, args.config, args.overrides)
         params = None
