@@ -8,8 +8,9 @@ import pytest
 
 from segdend.errors import RunError
 from segdend.model.params import load_params
+from segdend.recording import Recorders
 from segdend.runs import RunLock
-from segdend.train import Recorders, Trainer
+from segdend.train import Trainer
 
 from .conftest import tiny_config
 

@@ -1,4 +1,5 @@
-"""The ``segdend`` command line: train, test, data, demo, bench, plasticity, traces, sweep, config.
+"""The ``segdend`` command line: train, test, data, demo, bench, plasticity, traces, sweep,
+reproduce, report, config.
 
 Errors caused by input (a file, a key, a value) print one line and exit with status 2; a
 diverging run exits with status 3. No traceback is shown for either.
@@ -313,6 +314,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """segdend reproduce FIGURE: the runs, source-data CSVs, PNGs and summary of a figure."""
+    from segdend.experiments.reproduce import reproduce
+    from segdend.sweep import default_workers
+
+    folders = reproduce(args.figure, args.scale, args.workers or default_workers(), args.out,
+                        args.dataset, args.preset, args.data_dir,
+                        progress=(lambda m: None) if args.quiet else _print)
+    _print("reproduced: " + ", ".join(str(f) for f in folders))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """segdend report DIR: a self-contained HTML report of a run or a reproduction."""
+    from segdend.report import write_report
+
+    path = write_report(args.directory, args.out)
+    _print(f"report -> {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -397,6 +419,27 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--data-dir", type=Path)
     sweep.add_argument("--quiet", action="store_true")
     sweep.set_defaults(handler=cmd_sweep)
+
+    reproduce = sub.add_parser(
+        "reproduce", help="reproduce a figure of the paper (runs, CSVs, PNGs, summary.md)",
+        description="FIGURE: fig3, fig4, fig5, fig5s1, fig6, fig6s1, fig7, fig8, fig8s1, fig9 "
+                    "or all. Outputs go to OUT/<figure>/, runs to OUT/runs/.")
+    reproduce.add_argument("figure", metavar="FIGURE")
+    reproduce.add_argument("--scale", choices=["quick", "full"], default="quick",
+                           help="quick: a few thousand examples (default); full: the paper's")
+    reproduce.add_argument("--workers", type=int, help="parallel runs (default: all cores)")
+    reproduce.add_argument("--out", type=Path,
+                           help="output folder (default reproduction/<dataset>-<scale>)")
+    reproduce.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
+    reproduce.add_argument("--preset", default="code", help="code (default) or paper")
+    reproduce.add_argument("--data-dir", type=Path)
+    reproduce.add_argument("--quiet", action="store_true")
+    reproduce.set_defaults(handler=cmd_reproduce)
+
+    report = sub.add_parser("report", help="self-contained HTML report of a run or reproduction")
+    report.add_argument("directory", type=Path, help="a run directory or a reproduction folder")
+    report.add_argument("--out", type=Path, help="HTML file (default DIR/report.html)")
+    report.set_defaults(handler=cmd_report)
 
     config = sub.add_parser("config", help="print the resolved config as TOML")
     _config_arguments(config)

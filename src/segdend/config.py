@@ -235,7 +235,11 @@ class RecordConfig(Strict):
     backprop_angle: bool = False
     """Angle between the local and the backprop hidden updates (Fig 7A)."""
     jacobians: bool = False
-    """Jacobian eigenvalue statistics over the last 100 examples (Fig 5S1)."""
+    """Jacobian eigenvalue statistics over the last 100 examples (Fig 5S1). Trains one example
+    per engine call, which costs about 1 ms per example."""
+    params_epochs: list[int] = Field(default_factory=list)
+    """Epochs after which the parameters are kept as ``recordings/params-epochNNNN.npz``
+    (Fig 5B uses the network after epoch 1)."""
 
 
 class Config(Strict):

@@ -8,6 +8,7 @@ Tests draw their spikes from their own random stream, so they never perturb trai
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -17,6 +18,8 @@ from segdend.model.params import NetworkParams
 
 #: First key part of each kind of test (the RNG stream is ``rng.STREAM_TEST``).
 FULL_TEST, QUICK_TEST, REPEATED_TEST = 0, 1, 2
+#: Where the repeated weight tests of a run are kept.
+REPEATED_FILE = "repeated_tests.csv"
 
 
 def test_error(
@@ -53,3 +56,39 @@ def repeated_test_errors(
         test_error(engine, params, images, labels, (REPEATED_TEST, r), progress=progress)
         for r in range(repeats)
     ]
+
+
+def write_repeated_tests(run_dir: Path, repeats: int, n_images: int | None = None,
+                         data_dir: Path | None = None,
+                         progress: Callable[[int], None] | None = None) -> list[float]:
+    """Repeated weight tests of a finished run's ``params.npz``, kept in ``repeated_tests.csv``.
+
+    Uses the run's own config, data set and ``test.examples`` (unless ``n_images``).
+    """
+    from segdend.config import load_config
+    from segdend.data.dataset import load_dataset
+    from segdend.engines import make_engine
+    from segdend.model.params import load_params
+    from segdend.runs import atomic_write_text
+
+    run_dir = Path(run_dir)
+    config = load_config(run_dir / "config.toml")
+    params = load_params(run_dir / "params.npz")
+    dataset = load_dataset(config.dataset, data_dir)
+    n = min(n_images or config.test.examples, len(dataset.test_labels))
+    errors = repeated_test_errors(make_engine(config), params, dataset, n, repeats, progress)
+    lines = ["repeat,test_error"] + [f"{i},{e:.4f}" for i, e in enumerate(errors)]
+    atomic_write_text(run_dir / REPEATED_FILE, "\n".join(lines) + "\n")
+    return errors
+
+
+def read_repeated_tests(run_dir: Path) -> np.ndarray:
+    """The test errors of ``repeated_tests.csv``."""
+    from segdend.errors import DataError
+
+    path = Path(run_dir) / REPEATED_FILE
+    try:
+        table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    except (OSError, ValueError) as error:
+        raise DataError(f"'{path}' is missing or malformed: {error}") from None
+    return table[:, 1]

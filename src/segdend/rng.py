@@ -48,7 +48,7 @@ def mix64_int(x: int) -> int:
 def derive_key(*parts: int) -> int:
     """Fold integers (seed, stream, counters) into one 64-bit key, order-sensitively."""
     key = 0x6A09E667F3BCC909
-    for part in parts:
+    for part in map(int, parts):  # NumPy integers would overflow below
         if part < 0:
             raise ValueError(f"key parts must be non-negative, got {part}")
         key = mix64_int(key ^ mix64_int((part + GOLDEN) & MASK64))

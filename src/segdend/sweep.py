@@ -73,6 +73,8 @@ class SweepRun:
     overrides: dict[str, Any]
     run_dir: Path
     base: SweepBase = field(repr=False, default_factory=SweepBase)
+    repeats: int = 0
+    """Repeated weight tests to run after training (``repeated_tests.csv``; 0: none)."""
 
     def set_arguments(self) -> list[str]:
         """The overrides as ``key=value`` strings (TOML values)."""
@@ -96,6 +98,8 @@ def _toml(value: Any) -> str:
 
 
 def _slug(value: Any) -> str:
+    if value == []:
+        return "none"
     text = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
     return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-") or "x"
 
@@ -161,18 +165,24 @@ def run_is_finished(run_dir: Path) -> bool:
 
 def execute_run(run: SweepRun, data_dir: str | None = None) -> dict[str, Any]:
     """Run (or resume, or skip) one sweep run; called in a worker process."""
+    from segdend.evaluate import REPEATED_FILE, write_repeated_tests
     from segdend.train import resume_training, run_training
 
     run_dir = run.run_dir
-    if run_is_finished(run_dir):
+    wants_repeats = run.repeats > 0 and not (run_dir / REPEATED_FILE).is_file()
+    if run_is_finished(run_dir) and not wants_repeats:
         return {"name": run.name, "status": "skipped"}
     data = Path(data_dir) if data_dir else None
     try:
         (run_dir / ERROR_FILE).unlink(missing_ok=True)
-        if (run_dir / "config.toml").is_file():
+        if run_is_finished(run_dir):
+            pass
+        elif (run_dir / "config.toml").is_file():
             resume_training(run_dir, quiet=True, data_dir=data, log=_silent)
         else:
             run_training(run.config(), run_dir, quiet=True, data_dir=data, log=_silent)
+        if wants_repeats:
+            write_repeated_tests(run_dir, run.repeats, data_dir=data)
     except SegdendError as error:
         _record_error(run_dir, str(error))
         return {"name": run.name, "status": "failed", "error": str(error)}

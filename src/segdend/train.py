@@ -13,7 +13,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,12 @@ from segdend import rng
 from segdend.config import Config, dump_toml, load_config
 from segdend.data.dataset import Dataset, load_dataset
 from segdend.engines import make_engine
-from segdend.engines.base import ChunkResult, Engine, ExampleSchedule
+from segdend.engines.base import Engine, ExampleSchedule
 from segdend.errors import DataError, DivergenceError, RunError
 from segdend.evaluate import FULL_TEST, QUICK_TEST, test_error
 from segdend.model.params import NetworkParams, initialise, load_params
 from segdend.progress import Progress
+from segdend.recording import RECORDING_FILES, JacobianRecorder, Recorders
 from segdend.runs import (
     Checkpoints,
     RunLock,
@@ -42,9 +43,7 @@ from segdend.runs import (
 
 METRICS_HEADER = "epoch,test_error,train_error,seconds,examples\n"
 QUICK_HEADER = "epoch,example,examples_total,test_error\n"
-LOSS_COLUMNS = ["epoch", "example", "index", "label", "predicted", "output_loss"]
-STREAMED = ("metrics.csv", "quick_tests.csv", "recordings/losses.csv",
-            "recordings/backprop_angle.csv")
+STREAMED = ("metrics.csv", "quick_tests.csv", *RECORDING_FILES)
 
 
 # ------------------------------------------------------------------------ schedules
@@ -140,62 +139,6 @@ def make_schedules(
     return out
 
 
-# --------------------------------------------------------------------------- recorders
-
-
-@dataclass
-class Recorders:
-    """Per-example rows, buffered in memory and appended to CSV at each checkpoint."""
-
-    config: Config
-    epoch: int
-    order: np.ndarray
-    labels: np.ndarray
-    correct: int = 0
-    seen: int = 0
-    rows: dict[str, list[str]] = field(default_factory=dict)
-
-    def add(self, start: int, result: ChunkResult) -> None:
-        """Record the completed examples of a chunk that began at position ``start``."""
-        done = result.completed
-        labels = self.labels[start : start + done]
-        self.correct += int(np.count_nonzero(result.predicted[:done] == labels))
-        self.seen += done
-        rec = self.config.record
-        epoch = self.epoch + 1
-        if rec.losses:
-            lines = self.rows.setdefault("recordings/losses.csv", [])
-            for i in range(done):
-                pos = start + i
-                hidden = "".join(f",{v:.8g}" for v in result.hidden_loss[i])
-                lines.append(f"{epoch},{pos},{int(self.order[pos])},{int(labels[i])},"
-                             f"{int(result.predicted[i])},{result.output_loss[i]:.8g}{hidden}\n")
-        if rec.backprop_angle and self.config.model.hidden:
-            lines = self.rows.setdefault("recordings/backprop_angle.csv", [])
-            lines.extend(f"{epoch},{start + i},{result.backprop_angle[i]:.6f}\n"
-                         for i in range(done))
-
-    def headers(self, n_hidden: int) -> dict[str, str]:
-        """CSV header of each recorder file."""
-        hidden = [f"hidden_loss_{k}" for k in range(n_hidden)]
-        return {
-            "recordings/losses.csv": ",".join(LOSS_COLUMNS + hidden) + "\n",
-            "recordings/backprop_angle.csv": "epoch,example,angle_degrees\n",
-        }
-
-    def flush(self, run_dir: Path, n_hidden: int) -> None:
-        """Append buffered rows to their files."""
-        headers = self.headers(n_hidden)
-        for name, lines in self.rows.items():
-            path = run_dir / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            text = "".join(lines)
-            if file_size(path) == 0:
-                text = headers[name] + text
-            append_text(path, text)
-        self.rows = {}
-
-
 # ----------------------------------------------------------------------------- trainer
 
 
@@ -234,6 +177,10 @@ class Trainer:
         self.params: NetworkParams | None = None
         self.state: dict[str, np.ndarray] = {}
         self.position = Position()
+        self.jacobians: JacobianRecorder | None = None
+        if config.record.jacobians and config.model.hidden:
+            self.jacobians = JacobianRecorder(config.model.n_out, config.model.hidden[-1],
+                                              self.engine.const)
 
     # --------------------------------------------------------------------- events
 
@@ -320,6 +267,8 @@ class Trainer:
         params_arrays = {k[2:]: v for k, v in arrays.items() if k.startswith("p_")}
         self.params = params_from_arrays(params_arrays)
         self.state = {k[2:]: v for k, v in arrays.items() if k.startswith("s_")}
+        if self.jacobians is not None:
+            self.jacobians.restore({k[2:]: v for k, v in arrays.items() if k.startswith("r_")})
         self.position = Position(**meta["position"])
         for name, size in meta["files"].items():
             truncate_to(self.run_dir / name, int(size))
@@ -330,6 +279,8 @@ class Trainer:
         assert self.params is not None
         arrays = {f"p_{k}": v for k, v in self.params.arrays().items()}
         arrays.update({f"s_{k}": v for k, v in self.state.items()})
+        if self.jacobians is not None:
+            arrays.update({f"r_{k}": v for k, v in self.jacobians.arrays().items()})
         meta = {
             "position": self.position.__dict__,
             "files": {name: file_size(self.run_dir / name) for name in STREAMED},
@@ -365,7 +316,7 @@ class Trainer:
         """Train from the current position to the last epoch."""
         cfg = self.config.train
         n = cfg.examples
-        n_hidden = len(self.config.model.hidden)
+        n_hidden, n_out = len(self.config.model.hidden), self.config.model.n_out
         while self.position.epoch < cfg.epochs:
             epoch = self.position.epoch
             order = epoch_order(self.config, epoch, len(self.dataset.train_labels), self.order)
@@ -378,6 +329,7 @@ class Trainer:
                 while self.position.example < n:
                     start = self.position.example
                     stop = self._next_stop(start, n)
+                    before = self._jacobian_weights()
                     result = self.engine.train(
                         self.params, self.state,
                         Dataset.scale(self.dataset.train_images[order[start:stop]]),
@@ -387,6 +339,9 @@ class Trainer:
                         record_angle=self.config.record.backprop_angle,
                     )
                     recorders.add(start, result)
+                    if before is not None and result.completed:
+                        self.jacobians.record(recorders, epoch + 1, start, *before,
+                                              result.output_forward[0], stop == n)
                     if result.completed < stop - start:
                         raise DivergenceError(
                             f"the run diverged: NaN or inf somatic potential in layer "
@@ -404,18 +359,21 @@ class Trainer:
                         self._append_quick_test(f"{epoch + 1},{stop},{total},{error:.4f}\n")
                     if stop < n and cfg.checkpoint_every and stop % cfg.checkpoint_every == 0:
                         self.position.seconds = time.perf_counter() - began
-                        recorders.flush(self.run_dir, n_hidden)
+                        recorders.flush(self.run_dir, n_hidden, n_out)
                         self.save_checkpoint()
             error = self.full_test(epoch + 1)
             seconds = time.perf_counter() - began
             train_error = 100.0 * (1 - recorders.correct / max(recorders.seen, 1))
-            recorders.flush(self.run_dir, n_hidden)
+            recorders.flush(self.run_dir, n_hidden, n_out)
             append_text(self.run_dir / "metrics.csv",
                         f"{epoch + 1},{error:.4f},{train_error:.4f},{seconds:.3f},"
                         f"{(epoch + 1) * n}\n")
             self.log(f"epoch {epoch + 1}: test error {error:.2f} %, training error "
                      f"{train_error:.2f} %, {seconds:.1f} s")
             self.event("epoch", epoch=epoch + 1, test_error=error, train_error=train_error)
+            if epoch + 1 in self.config.record.params_epochs:
+                (self.run_dir / "recordings").mkdir(exist_ok=True)
+                save_params_atomic(self.params, epoch_params_path(self.run_dir, epoch + 1))
             self.position = Position(epoch + 1, 0, 0.0, 0, 0)
             self.save_checkpoint()
         save_params_atomic(self.params, self.run_dir / "params.npz")
@@ -425,8 +383,16 @@ class Trainer:
         path = self.run_dir / "quick_tests.csv"
         append_text(path, ("" if file_size(path) else QUICK_HEADER) + row)
 
+    def _jacobian_weights(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """W¹ and Y of the top hidden layer before the next example (Fig 5S1), if recorded."""
+        if self.jacobians is None:
+            return None
+        return self.params.weights[-1].copy(), self.params.feedback[-1].copy()
+
     def _next_stop(self, start: int, n: int) -> int:
         cfg = self.config.train
+        if self.jacobians is not None:
+            return start + 1  # the Jacobians need the weights before every example
         stop = n
         for every in (cfg.quick_test_every, cfg.checkpoint_every, 100):
             if every:
@@ -441,6 +407,11 @@ class Trainer:
                     f"the run diverged: NaN or inf in {name} (layer {name[1:]}) at epoch "
                     f"{epoch + 1}, example {example}; the last good checkpoint is kept"
                 )
+
+
+def epoch_params_path(run_dir: Path, epoch: int) -> Path:
+    """Where ``record.params_epochs`` keeps the parameters after ``epoch`` (1-based)."""
+    return Path(run_dir) / "recordings" / f"params-epoch{epoch:04d}.npz"
 
 
 def params_from_arrays(arrays: dict[str, np.ndarray]) -> NetworkParams:

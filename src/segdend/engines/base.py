@@ -38,16 +38,19 @@ class ChunkResult:
     backprop_angle: np.ndarray
     """Angle (degrees) between the local and the backprop update of hidden layer 0 (Fig 7A);
     NaN when not recorded."""
+    output_forward: np.ndarray
+    """V̄^{1,f}: mean output somatic potential of the forward phase, shape (examples, outputs)
+    (the Jacobians of Fig 5S1)."""
     completed: int
     """Examples completed; fewer than the chunk when the run diverged."""
     diverged_layer: int = -1
     """Layer whose potential became NaN or infinite, or −1."""
 
     @classmethod
-    def empty(cls, n: int, n_hidden: int) -> ChunkResult:
+    def empty(cls, n: int, n_hidden: int, n_out: int) -> ChunkResult:
         """A result to be filled in."""
         return cls(np.zeros(n, np.int64), np.zeros(n), np.zeros((n, n_hidden)),
-                   np.full(n, np.nan), 0)
+                   np.full(n, np.nan), np.zeros((n, n_out)), 0)
 
 
 class Engine(ABC):
@@ -72,10 +75,13 @@ class Engine(ABC):
         labels: np.ndarray,
         schedules: list[ExampleSchedule],
         record_angle: bool = False,
+        learn: bool = True,
     ) -> ChunkResult:
         """Train online on ``images`` in order, updating ``params`` and ``state`` in place.
 
-        Stops early (``completed`` < len(images)) if a potential becomes NaN or infinite.
+        With ``learn=False`` the examples run through both phases (losses, predictions) but no
+        weight changes: the loss probe of Fig 5B. Stops early (``completed`` < len(images)) if a
+        potential becomes NaN or infinite.
         """
 
     @abstractmethod

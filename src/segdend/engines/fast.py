@@ -178,17 +178,19 @@ class FastEngine(Engine):
         labels: np.ndarray,
         schedules: list[ExampleSchedule],
         record_angle: bool = False,
+        learn: bool = True,
     ) -> ChunkResult:
         """Online training in compiled chunks (one example per chunk if Y changes each time)."""
-        result = ChunkResult.empty(len(images), params.n_hidden)
+        result = ChunkResult.empty(len(images), params.n_hidden, params.sizes[-1])
         if len(images) == 0:
             return result
-        per_example = needs_feedback_update(self.config)
+        per_example = learn and needs_feedback_update(self.config)
         bounds = list(range(len(images) + 1)) if per_example else [0, len(images)]
         for start, stop in itertools.pairwise(bounds):
             part = self._train_part(params, state, images[start:stop], labels[start:stop],
-                                    schedules[start:stop], record_angle, per_example)
-            for name in ("predicted", "output_loss", "hidden_loss", "backprop_angle"):
+                                    schedules[start:stop], record_angle, per_example, learn)
+            for name in ("predicted", "output_loss", "hidden_loss", "backprop_angle",
+                         "output_forward"):
                 getattr(result, name)[start : start + part.completed] = getattr(part, name)[
                     : part.completed
                 ]
@@ -198,12 +200,13 @@ class FastEngine(Engine):
                 break
         return result
 
-    def _train_part(self, params, state, images, labels, schedules, record_angle, per_example):
+    def _train_part(self, params, state, images, labels, schedules, record_angle, per_example,
+                    learn):
         packed = _Packed(params)
         n = len(images)
         n_hidden = params.n_hidden
-        result = ChunkResult.empty(n, n_hidden)
-        flags = self._flags(self.config, record_angle=record_angle)
+        result = ChunkResult.empty(n, n_hidden, packed.n_out)
+        flags = self._flags(self.config, record_angle=record_angle, update=learn)
         steps = self._steps(len(params.weights))
         targets = self._targets(labels)
         summary = {name: np.zeros(packed.total) for name in
@@ -211,7 +214,7 @@ class FastEngine(Engine):
         rate_t = np.zeros(packed.n_out)
         fb_mean = np.zeros(packed.n_out)
         common = (result.predicted, result.output_loss, result.hidden_loss,
-                  result.backprop_angle, summary["soma_f"], summary["sbar"],
+                  result.backprop_angle, result.output_forward, summary["soma_f"], summary["sbar"],
                   summary["apical_f"], summary["alpha_f"], summary["alpha_t"], rate_t, fb_mean)
         if self.model.mode == "rate":
             completed, diverged = kn.train_rate(

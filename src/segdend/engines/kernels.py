@@ -651,8 +651,8 @@ def update_weights(
 def summarise(sizes, pop_off, flags, consts, e, n_forward, n_target, plateau_f, plateau_t,
               soma_acc_f, sbar_acc, apical_acc_f, apical_acc_t, rate_acc, fb_acc,
               soma_f, sbar, apical_f, alpha_f, alpha_t, rate_t, fb_mean,
-              predicted, out_loss, hid_loss):
-    """Window means (Eq. 5 plateaus), prediction and losses of example ``e``."""
+              predicted, out_loss, hid_loss, out_fwd):
+    """Window means (Eq. 5 plateaus), prediction, losses and V̄^{1,f} of example ``e``."""
     n_pop = sizes.shape[0]
     out = n_pop - 1
     n_out = sizes[out]
@@ -686,6 +686,8 @@ def summarise(sizes, pop_off, flags, consts, e, n_forward, n_target, plateau_f, 
         if value > best_value:
             best, best_value = c, value
     predicted[e] = best
+    for o in range(n_out):
+        out_fwd[e, o] = soma_f[pop_off[out] + o]
     loss = 0.0
     for o in range(n_out):
         diff = rate_t[o] - phi * sigmoid(soma_f[pop_off[out] + o])
@@ -698,7 +700,7 @@ def train_spiking(
     images, targets, base_keys, f_lens, t_lens, offsets,
     sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts, flags, steps,
     hist, slow, fast, soma, out_rate, head,
-    predicted, out_loss, hid_loss, angles,
+    predicted, out_loss, hid_loss, angles, out_fwd,
     soma_f, sbar, apical_f, alpha_f, alpha_t, rate_t, fb_mean,
 ):
     """Train online on a chunk of examples; return (completed, diverged layer or −1)."""
@@ -765,7 +767,7 @@ def train_spiking(
         summarise(sizes, pop_off, flags, consts, e, n_f, n_t, plateau_f, plateau_t,
                   soma_acc_f, sbar_acc, apical_acc_f, apical_acc_t, rate_acc, fb_acc,
                   soma_f, sbar, apical_f, alpha_f, alpha_t, rate_t, fb_mean,
-                  predicted, out_loss, hid_loss)
+                  predicted, out_loss, hid_loss, out_fwd)
         if flags[F_UPDATE] == 1:
             angles[e] = update_weights(
                 sizes, pop_off, w_off, WT, bias, kernel, consts, flags, steps,
@@ -817,7 +819,7 @@ def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, 
 @njit(cache=True, error_model="numpy")
 def train_rate(
     images, targets, sizes, pop_off, w_off, y_off, WT, bias, Y, cbias, consts, flags, steps,
-    predicted, out_loss, hid_loss, angles,
+    predicted, out_loss, hid_loss, angles, out_fwd,
     soma_f, sbar, apical_f, alpha_f, alpha_t, rate_t, fb_mean,
 ):
     """The code's non-spiking mode (reference ``_rate_example``) on a chunk of examples."""
@@ -887,7 +889,7 @@ def train_rate(
         # steady state: every "window" is a single value, so all divisors are 1
         summarise(sizes, pop_off, flags, consts, e, 1, 1, 1, 1, soma_acc, sbar, apical_acc_f,
                   apical_acc_t, rate_t, rate_f, soma_f, sbar, apical_f, alpha_f, alpha_t,
-                  rate_t, fb_mean, predicted, out_loss, hid_loss)
+                  rate_t, fb_mean, predicted, out_loss, hid_loss, out_fwd)
         if flags[F_UPDATE] == 1:
             angles[e] = update_weights(
                 sizes, pop_off, w_off, WT, bias, dummy1, consts, flags, steps,

@@ -331,14 +331,17 @@ class ReferenceEngine(Engine):
         labels: np.ndarray,
         schedules: list[ExampleSchedule],
         record_angle: bool = False,
+        learn: bool = True,
     ) -> ChunkResult:
         """Online training, one example at a time (§2.9), updates at each target phase's end."""
-        result = ChunkResult.empty(len(images), params.n_hidden)
+        result = ChunkResult.empty(len(images), params.n_hidden, params.sizes[-1])
         with np.errstate(invalid="ignore", over="ignore"):  # divergence is reported below
-            self._train_examples(params, state, images, labels, schedules, record_angle, result)
+            self._train_examples(params, state, images, labels, schedules, record_angle, result,
+                                 learn)
         return result
 
-    def _train_examples(self, params, state, images, labels, schedules, record_angle, result):
+    def _train_examples(self, params, state, images, labels, schedules, record_angle, result,
+                        learn=True):
         units = self.model.units_per_class
         for position, (image, label, schedule) in enumerate(
             zip(images, labels, schedules, strict=True)
@@ -349,14 +352,17 @@ class ReferenceEngine(Engine):
             if bad:
                 result.diverged_layer = bad[0]
                 return
-            errors = apply_updates(params, summary, self.config, self.const, schedule.index)
             result.predicted[position] = summary.predicted_class(units)
+            result.output_forward[position] = summary.soma_forward[-1]
             result.output_loss[position] = summary.output_loss(self.const.max_rate)
             result.hidden_loss[position] = summary.hidden_losses()
+            result.completed = position + 1
+            if not learn:
+                continue
+            errors = apply_updates(params, summary, self.config, self.const, schedule.index)
             if record_angle and params.n_hidden:
                 result.backprop_angle[position] = update_angle(errors.local[0],
                                                                errors.backprop[0])
-            result.completed = position + 1
 
     def target_vector(self, label: int) -> np.ndarray:
         """One-hot target, repeated for several output units per class (§1.6)."""

@@ -1,0 +1,136 @@
+"""``segdend reproduce FIGURE``: train every network a figure needs, then make its outputs.
+
+The runs of all requested figures are pooled and deduplicated (the standard 784-500-10 network
+serves six figures), executed by the sweep executor (``sweep.run_local``: a process pool whose
+crashed workers are retried, every run resumable), each followed by its repeated weight tests.
+Finished runs are reused when a reproduction is run again. Then each figure's ``make`` writes
+``OUT/<figure>/``: source-data CSVs (PAPER.md §4), PNGs, ``summary.md`` and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from segdend.errors import ConfigError, SegdendError
+from segdend.experiments.context import FigureContext
+from segdend.experiments.spec import SCALES, FigureSpec, RunSpec, Scale
+from segdend.runs import atomic_write_text
+from segdend.sweep import SweepBase, SweepRun, run_local, run_name
+
+FIGURE_NAMES = ("fig3", "fig4", "fig5", "fig5s1", "fig6", "fig6s1", "fig7", "fig8", "fig8s1",
+                "fig9")
+DATASETS = ("mnist", "fashion-mnist")
+RUNS_FOLDER = "runs"
+MANIFEST = "reproduction.json"
+
+
+def load_figure(name: str) -> FigureSpec:
+    """The declarative module of a figure."""
+    if name not in FIGURE_NAMES:
+        raise ConfigError(f"unknown figure '{name}': expected one of "
+                          f"{', '.join(FIGURE_NAMES)} or all")
+    return importlib.import_module(f"segdend.experiments.figures.{name}").FIGURE
+
+
+def figures_for(target: str) -> list[FigureSpec]:
+    """The figures named by ``target`` (a figure or ``all``)."""
+    names = FIGURE_NAMES if target == "all" else (target,)
+    return [load_figure(name) for name in names]
+
+
+def base_overrides(scale: Scale, dataset: str, spec: RunSpec) -> dict[str, Any]:
+    """The settings every reproduction run shares, at this scale and length."""
+    return {
+        "dataset": dataset,
+        "train.epochs": scale.epochs_of(spec.length),
+        "train.examples": scale.examples_of(spec.length),
+        "test.examples": scale.test_examples,
+        "test.repeats": scale.repeats,
+        "record.params_epochs": [1],
+    }
+
+
+def sweep_run(spec: RunSpec, scale: Scale, dataset: str, preset: str, out: Path) -> SweepRun:
+    """The run of ``spec``: named by its overrides and epochs, under ``OUT/runs/``."""
+    overrides = spec.settings()
+    name = run_name({**overrides, "epochs": scale.epochs_of(spec.length),
+                     "examples": scale.examples_of(spec.length)})
+    settings = {**base_overrides(scale, dataset, spec), **overrides}
+    base = SweepBase(preset=preset, set=settings)
+    repeats = scale.repeats if spec.length in ("standard", "short") else 0
+    return SweepRun(name, {}, out / RUNS_FOLDER / name, base, repeats=repeats)
+
+
+def check_manifest(out: Path, scale: Scale, dataset: str, preset: str) -> None:
+    """Refuse to mix scales, data sets or presets in one output folder."""
+    wanted = {"scale": scale.name, "dataset": dataset, "preset": preset}
+    path = out / MANIFEST
+    if path.is_file():
+        try:
+            found = json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise SegdendError(f"'{path}' is unreadable; choose another --out") from None
+        if {k: found.get(k) for k in wanted} != wanted:
+            raise SegdendError(
+                f"'{out}' holds a reproduction with scale {found.get('scale')}, data set "
+                f"{found.get('dataset')}, preset {found.get('preset')}; choose another --out")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(wanted, indent=1) + "\n")
+
+
+def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
+              out: Path | None = None, dataset: str = "mnist", preset: str = "code",
+              data_dir: Path | None = None,
+              progress: Callable[[str], None] = print) -> list[Path]:
+    """Reproduce ``target`` (a figure or ``all``); return the figure folders written."""
+    if scale_name not in SCALES:
+        raise ConfigError(f"unknown scale '{scale_name}': expected quick or full")
+    if dataset not in DATASETS:
+        raise ConfigError(f"unknown data set '{dataset}': expected mnist or fashion-mnist")
+    scale = SCALES[scale_name]
+    figures = figures_for(target)
+    out = Path(out) if out is not None else default_out(dataset, scale_name)
+    check_manifest(out, scale, dataset, preset)
+    plans = {figure.name: {spec.label: sweep_run(spec, scale, dataset, preset, out)
+                           for spec in figure.runs} for figure in figures}
+    unique = {r.name: r for plan in plans.values() for r in plan.values()}
+    for run in unique.values():
+        run.config()  # every config is valid before anything runs
+    progress(f"reproduce {target} ({scale.name} scale, {dataset}): {len(unique)} runs in "
+             f"{out / RUNS_FOLDER}, {workers} worker(s)")
+    from segdend.data.dataset import load_dataset
+
+    load_dataset(dataset, data_dir)  # fetch once, before the workers start
+    results = run_local(list(unique.values()), workers,
+                        str(data_dir) if data_dir else None, progress=progress)
+    failed = {r["name"]: r.get("error", "") for r in results if r["status"] == "failed"}
+    written = []
+    for figure in figures:
+        missing = [r.name for r in plans[figure.name].values() if r.name in failed]
+        if missing:
+            progress(f"{figure.name}: skipped, its run(s) failed: "
+                     + "; ".join(f"{n}: {failed[n]}" for n in missing))
+            continue
+        folder = out / figure.name
+        folder.mkdir(parents=True, exist_ok=True)
+        context = FigureContext(figure, folder, scale, dataset, preset,
+                                {label: r.run_dir for label, r in plans[figure.name].items()},
+                                data_dir)
+        figure.make(context)
+        context.write_summary()
+        progress(f"{figure.name}: {len(set(context.written))} files and summary.md in {folder}")
+        written.append(folder)
+    if failed:
+        raise SegdendError(f"{len(failed)} run(s) failed (see sweep_error.txt in each): "
+                           + ", ".join(sorted(failed)))
+    return written
+
+
+def default_out(dataset: str, scale: str) -> Path:
+    """``reproduction/<dataset>-<scale>``."""
+    return Path("reproduction") / f"{dataset}-{scale}"
