@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.segdend-installed
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup system-deps demo test test-fast lint bench reproduce-quick clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,14 +14,22 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Debian's chromium (the report's browser test) and dataset-fashion-mnist.
+system-deps:
+	@bash scripts/system-deps.sh
+
 demo: setup
 	$(VENV)/bin/segdend demo
 
-test: setup
+test: setup system-deps
 	$(PY) -m pytest
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
+
+reproduce-quick: setup
+	$(VENV)/bin/segdend reproduce all --scale quick
+	$(VENV)/bin/segdend report reproduction/mnist-quick
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

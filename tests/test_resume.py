@@ -8,7 +8,7 @@ import pytest
 
 from segdend.errors import RunError
 from segdend.model.params import load_params
-from segdend.recording import Recorders
+from segdend.recording import RECORDING_FILES, Recorders
 from segdend.runs import RunLock
 from segdend.train import Trainer
 
@@ -56,6 +56,7 @@ def _train(run_dir, dataset, config, stop_after=None, monkeypatch=None):
     (17, ()),  # mid-epoch, between checkpoints
     (30, ()),  # at the epoch's end, before its test
     (44, ("model.kernel_steps=none", "model.plateaus=stochastic", "model.hidden=[12, 8]")),
+    (17, ("record.jacobians=true", "record.params_epochs=[1]")),  # recorder state resumes
 ])
 def test_resumed_run_matches_uninterrupted_run(tmp_path, small_mnist, monkeypatch, stop_after,
                                                extra):
@@ -80,8 +81,16 @@ def test_resumed_run_matches_uninterrupted_run(tmp_path, small_mnist, monkeypatc
         assert np.array_equal(x, y)  # bitwise
     assert _rows(run / "metrics.csv", "seconds") == _rows(tmp_path / "whole" / "metrics.csv",
                                                           "seconds")
-    for name in ("quick_tests.csv", "recordings/losses.csv", "recordings/backprop_angle.csv"):
-        assert (run / name).read_text() == (tmp_path / "whole" / name).read_text()
+    for name in ("quick_tests.csv", *RECORDING_FILES):
+        assert (run / name).is_file() == (tmp_path / "whole" / name).is_file()
+        if (run / name).is_file():
+            assert (run / name).read_text() == (tmp_path / "whole" / name).read_text()
+    if config.record.jacobians:
+        assert len(_rows(run / "recordings/jacobians.csv")) == 60  # one row per example
+        kept = [load_params(d / "recordings/params-epoch0001.npz") for d in (tmp_path / "whole",
+                                                                             run)]
+        for x, y in zip(kept[0].arrays().values(), kept[1].arrays().values(), strict=True):
+            assert np.array_equal(x, y)
     assert len(_rows(run / "metrics.csv")) == 3  # row 0 and two epochs
 
 

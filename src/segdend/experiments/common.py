@@ -45,6 +45,7 @@ def error_panels(ctx: FigureContext, prefix: str, labels: dict[str, str],
         mean = values.mean()
         right.errorbar([i], [mean], yerr=[[mean - values.min()], [values.max() - mean]],
                        fmt="o", color=f"C{i}", capsize=5)
+    left.xaxis.get_major_locator().set_params(integer=True)
     left.set_xlabel("epoch")
     left.set_ylabel("test error (%)")
     left.set_yscale("log")

@@ -55,8 +55,8 @@ SCALES: dict[str, Scale] = {
     "full": Scale("full", epochs=60, examples=60_000, test_examples=10_000, repeats=20,
                   short_epochs=20, angle_epochs=10, jacobian_examples=60_000,
                   tsne_examples=10_000),
-    "quick": Scale("quick", epochs=2, examples=2_500, test_examples=1_000, repeats=5,
-                   short_epochs=2, angle_epochs=2, jacobian_examples=2_500,
+    "quick": Scale("quick", epochs=2, examples=6_000, test_examples=1_000, repeats=5,
+                   short_epochs=2, angle_epochs=2, jacobian_examples=6_000,
                    tsne_examples=1_000),
 }
 
