@@ -186,21 +186,39 @@ def poisson_bracketed(u, rate):
 
 @njit(cache=True, error_model="numpy", inline="never")
 def hidden_spikes(key, v_soma, n, phi, no_spike_below, uni, cand, spikes_idx, spikes_count):
-    """Spike counts of a hidden population at one step; returns how many neurons spiked."""
+    """Spike counts of a hidden population at one step; returns how many neurons spiked.
+
+    ``uni`` is a (3, n) scratch array: uniform numbers, then the candidates' rates and counts.
+    Each pass is a simple loop (hashes, compaction, rates, branch-free decisions, the rare exact
+    cases, compaction of the spikes) so that the compiler can vectorise most of them.
+    """
+    v_uni, v_rate, v_count = uni[0], uni[1], uni[2]
     for i in range(n):
-        uni[i] = uniform(key, i)
+        v_uni[i] = uniform(key, i)
     n_cand = 0
     for i in range(n):  # branch-free compaction of possible spikes
         cand[n_cand] = i
-        n_cand += uni[i] > no_spike_below
+        n_cand += v_uni[i] > no_spike_below
+    for c_i in range(n_cand):
+        v_rate[c_i] = phi * sigmoid(v_soma[cand[c_i]])
+    for c_i in range(n_cand):
+        # poisson_bracketed's sure cases as arithmetic: 1 or 0; −1 where it must be exact
+        u = v_uni[cand[c_i]]
+        rate = v_rate[c_i]
+        low = 1.0 - rate
+        half_square = 0.5 * rate * rate
+        sure_one = (u > low + half_square + _MARGIN) & (u <= 1.0 - half_square - _MARGIN)
+        sure_zero = u <= low - _MARGIN
+        v_count[c_i] = np.float64(sure_one) - np.float64(not (sure_zero | sure_one))
+    for c_i in range(n_cand):
+        if v_count[c_i] < 0.0:
+            rate = v_rate[c_i]
+            v_count[c_i] = poisson_tail(v_uni[cand[c_i]], rate, math.exp(-rate))
     n_spikes = 0
     for c_i in range(n_cand):
-        i = cand[c_i]
-        count = poisson_bracketed(uni[i], phi * sigmoid(v_soma[i]))
-        if count > 0:
-            spikes_idx[n_spikes] = i
-            spikes_count[n_spikes] = count
-            n_spikes += 1
+        spikes_idx[n_spikes] = cand[c_i]
+        spikes_count[n_spikes] = int(v_count[c_i])
+        n_spikes += v_count[c_i] > 0.0
     return n_spikes
 
 
@@ -727,7 +745,7 @@ def train_spiking(
     errors_bp = np.zeros(total)
     stochastic = flags[F_STOCHASTIC] == 1
     basal = np.zeros(sizes.max())
-    uni = np.zeros(sizes.max())
+    uni = np.zeros((3, sizes.max()))
     cand = np.zeros(sizes.max(), np.int64)
     spikes_idx = np.zeros(sizes.max(), np.int64)
     spikes_count = np.zeros(sizes.max(), np.int64)
@@ -808,7 +826,7 @@ def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, 
             no_offsets, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
             test_flags, hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
             soma_acc, dummy, dummy, small, small, scratch, np.zeros(n_out),
-            np.zeros(sizes.max()), np.zeros(sizes.max()), np.zeros(sizes.max(), np.int64),
+            np.zeros(sizes.max()), np.zeros((3, sizes.max())), np.zeros(sizes.max(), np.int64),
             np.zeros(sizes.max(), np.int64), np.zeros(sizes.max(), np.int64),
             np.zeros(sizes.max()),
         )
