@@ -138,3 +138,25 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
     assert json.loads((out / "reproduction.json").read_text())["scale"] == "quick"
     assert main(["reproduce", "fig4", "--out", str(out), "--scale", "full", "--quiet"]) == 2
     assert "choose another --out" in capsys.readouterr().err
+
+
+def test_plateau_raster_times_lie_in_the_last_ms_of_each_phase():
+    from segdend.analysis.plateaus import plateau_times
+    from segdend.train import phase_lengths
+
+    for plateaus in ("stochastic", "synchronized"):
+        config = tiny_config(f"model.plateaus={plateaus}", "model.hidden=[200]",
+                             "train.examples=2")
+        lengths = phase_lengths(config, 0)
+        rows = plateau_times(config, lengths, 2, 100)
+        assert len(rows) == 2 * 2 * 100
+        ends = np.cumsum(lengths.ravel())
+        for phase_index in range(4):
+            times = np.array([r[3] for r in rows[phase_index * 100 : (phase_index + 1) * 100]])
+            end = ends[phase_index]
+            assert times.max() <= end
+            assert times.min() >= end - config.model.plateau_offset_max
+            if plateaus == "synchronized":
+                assert np.all(times == end)
+            else:
+                assert len(np.unique(times)) > 1

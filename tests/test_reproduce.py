@@ -169,3 +169,18 @@ def test_fashion_mnist_figure(tmp_path):
     assert "| 8.3 |" not in summary  # the paper's MNIST numbers are not shown as if comparable
     _, rows = _read(out / "fig6/Fig_6C.csv")
     assert len(rows) == QUICK.tsne_examples
+
+
+def test_reproduce_on_a_dask_cluster(tmp_path):
+    from distributed import LocalCluster
+
+    out = tmp_path / "dask"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        assert main(["reproduce", "fig3", "--scheduler", cluster.scheduler_address,
+                     "--out", str(out), "--quiet"]) == 0
+    (run_dir,) = (out / "runs").iterdir()
+    assert (run_dir / "params.npz").is_file()
+    assert len(_read(run_dir / "repeated_tests.csv")[1]) == QUICK.repeats
+    _, rows = _read(out / "fig3/Fig_3C_traces.csv")
+    assert len(rows) == 300

@@ -266,7 +266,6 @@ def cmd_traces(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     """segdend sweep [status|collect] SWEEP.toml."""
     from segdend import sweep
-    from segdend.config import parse_value
 
     words = list(args.target)
     action = "run"
@@ -294,11 +293,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     data_dir = str(args.data_dir) if args.data_dir else None
     _print(f"sweep: {len(runs)} runs in {out}")
     if args.scheduler or args.cluster:
-        options = {}
-        for item in args.cluster_option:
-            key, _, value = item.partition("=")
-            options[key.strip().replace("-", "_")] = parse_value(value.strip())
-        client, cluster = sweep.make_client(args.scheduler, args.cluster, options, workers)
+        client, cluster = sweep.make_client(args.scheduler, args.cluster,
+                                            _cluster_options(args.cluster_option), workers)
         try:
             results = sweep.run_dask(runs, client, data_dir, progress)
         finally:
@@ -316,14 +312,40 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """segdend reproduce FIGURE: the runs, source-data CSVs, PNGs and summary of a figure."""
+    from segdend import sweep
     from segdend.experiments.reproduce import reproduce
-    from segdend.sweep import default_workers
 
-    folders = reproduce(args.figure, args.scale, args.workers or default_workers(), args.out,
-                        args.dataset, args.preset, args.data_dir,
-                        progress=(lambda m: None) if args.quiet else _print)
+    workers = args.workers or sweep.default_workers()
+    progress = (lambda m: None) if args.quiet else _print
+    data_dir = str(args.data_dir) if args.data_dir else None
+    client = cluster = execute = None
+    if args.scheduler or args.cluster:
+        client, cluster = sweep.make_client(args.scheduler, args.cluster,
+                                            _cluster_options(args.cluster_option), workers)
+
+        def execute(runs):
+            return sweep.run_dask(runs, client, data_dir, progress)
+    try:
+        folders = reproduce(args.figure, args.scale, workers, args.out, args.dataset,
+                            args.preset, args.data_dir, progress=progress, execute=execute)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
     _print("reproduced: " + ", ".join(str(f) for f in folders))
     return 0
+
+
+def _cluster_options(items: list[str]) -> dict:
+    """``--cluster-option KEY=VALUE`` pairs as keyword arguments of a dask-jobqueue cluster."""
+    from segdend.config import parse_value
+
+    options = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        options[key.strip().replace("-", "_")] = parse_value(value.strip())
+    return options
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -333,6 +355,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     path = write_report(args.directory, args.out)
     _print(f"report -> {path}")
     return 0
+
+
+def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="a Dask scheduler")
+    parser.add_argument("--cluster", choices=["slurm", "pbs"], help="a dask-jobqueue cluster")
+    parser.add_argument("--cluster-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to the dask-jobqueue cluster, e.g. queue=gpu, cores=4")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -412,10 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("target", nargs="+", metavar="[status|collect] SWEEP.toml")
     sweep.add_argument("--out", type=Path, help="run directories (default runs/<sweep stem>)")
     sweep.add_argument("--workers", type=int, help="processes (default: all cores)")
-    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="a Dask scheduler")
-    sweep.add_argument("--cluster", choices=["slurm", "pbs"], help="a dask-jobqueue cluster")
-    sweep.add_argument("--cluster-option", action="append", default=[], metavar="KEY=VALUE",
-                       help="passed to the dask-jobqueue cluster, e.g. queue=gpu, cores=4")
+    _cluster_arguments(sweep)
     sweep.add_argument("--data-dir", type=Path)
     sweep.add_argument("--quiet", action="store_true")
     sweep.set_defaults(handler=cmd_sweep)
@@ -432,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="output folder (default reproduction/<dataset>-<scale>)")
     reproduce.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     reproduce.add_argument("--preset", default="code", help="code (default) or paper")
+    _cluster_arguments(reproduce)
     reproduce.add_argument("--data-dir", type=Path)
     reproduce.add_argument("--quiet", action="store_true")
     reproduce.set_defaults(handler=cmd_reproduce)

@@ -83,11 +83,19 @@ def check_manifest(out: Path, scale: Scale, dataset: str, preset: str) -> None:
     atomic_write_text(path, json.dumps(wanted, indent=1) + "\n")
 
 
+Executor = Callable[[list[SweepRun]], list[dict[str, Any]]]
+
+
 def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
               out: Path | None = None, dataset: str = "mnist", preset: str = "code",
               data_dir: Path | None = None,
-              progress: Callable[[str], None] = print) -> list[Path]:
-    """Reproduce ``target`` (a figure or ``all``); return the figure folders written."""
+              progress: Callable[[str], None] = print,
+              execute: Executor | None = None) -> list[Path]:
+    """Reproduce ``target`` (a figure or ``all``); return the figure folders written.
+
+    ``execute`` runs the sweep runs (default: ``sweep.run_local`` with ``workers`` processes;
+    the command line passes ``sweep.run_dask`` for a Dask or SLURM/PBS cluster).
+    """
     if scale_name not in SCALES:
         raise ConfigError(f"unknown scale '{scale_name}': expected quick or full")
     if dataset not in DATASETS:
@@ -106,8 +114,11 @@ def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
     from segdend.data.dataset import load_dataset
 
     load_dataset(dataset, data_dir)  # fetch once, before the workers start
-    results = run_local(list(unique.values()), workers,
-                        str(data_dir) if data_dir else None, progress=progress)
+    if execute is None:
+        def execute(runs: list[SweepRun]) -> list[dict[str, Any]]:
+            return run_local(runs, workers, str(data_dir) if data_dir else None,
+                             progress=progress)
+    results = execute(list(unique.values()))
     failed = {r["name"]: r.get("error", "") for r in results if r["status"] == "failed"}
     written = []
     for figure in figures:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from segdend.analysis.plateaus import plateau_times
 from segdend.experiments.common import error_panels, pyplot
 from segdend.experiments.context import FigureContext
 from segdend.experiments.figures.runs import REGULAR
 from segdend.experiments.spec import FigureSpec, run
-from segdend.train import phase_lengths, plateau_offsets
+from segdend.train import phase_lengths
 
 STOCHASTIC = run("stochastic", "stochastic plateaus", model__hidden=[500],
                  model__plateaus="stochastic")
@@ -23,19 +24,13 @@ def make(ctx: FigureContext) -> None:
     """Fig_6S1A.csv, Fig_6S1A.png, Fig_6S1B_errors.csv, Fig_6S1B_final_errors.csv, PNG."""
     config = ctx.config("stochastic")
     lengths = phase_lengths(config, 0)
-    rows, start = [], 0
+    rows = plateau_times(config, lengths, 2, NEURONS)
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 3.5))
-    for example in range(2):
-        hidden = config.model.hidden[0]
-        forward, target = plateau_offsets(config, example, [hidden, hidden])
-        for phase, offsets, length in (("forward", forward, lengths[example, 0]),
-                                       ("target", target, lengths[example, 1])):
-            times = start + length - offsets[:NEURONS]
-            rows += [(example, phase, j, float(t)) for j, t in enumerate(times)]
-            ax.scatter(times, np.arange(NEURONS), s=4, color="C3")
-            start += int(length)
-            ax.axvline(start, color="0.6", lw=0.8, ls="--")
+    times = np.array([row[3] for row in rows])
+    ax.scatter(times, [row[2] for row in rows], s=4, color="C3")
+    for end in np.cumsum(lengths[:2].ravel()):
+        ax.axvline(end, color="0.6", lw=0.8, ls="--")
     ctx.write_csv("Fig_6S1A.csv", ["example", "phase", "neuron", "plateau_time_ms"],
                   ([str(e), p, str(j), t] for e, p, j, t in rows))
     ax.set_xlabel("time (ms), two training examples (forward, target, forward, target)")
