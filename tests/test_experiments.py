@@ -160,3 +160,16 @@ def test_plateau_raster_times_lie_in_the_last_ms_of_each_phase():
                 assert np.all(times == end)
             else:
                 assert len(np.unique(times)) > 1
+
+
+def test_running_summary_reports_epochs_and_latest_error(tmp_path, small_mnist):
+    from segdend.sweep import SweepRun, running_summary
+
+    config = tiny_config("train.epochs=1")
+    trainer = Trainer(config, tmp_path / "r", small_mnist, quiet=True, log=lambda m: None)
+    trainer.start()
+    trainer.train()
+    run = SweepRun("r", {"train.epochs": 3}, tmp_path / "r")
+    last = (tmp_path / "r" / "metrics.csv").read_text().splitlines()[-1].split(",")
+    assert running_summary([run]) == f"under way: r 1/3 ({float(last[1]):.2f} %)"
+    assert running_summary([SweepRun("x", {}, tmp_path / "missing")]) == ""

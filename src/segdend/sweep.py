@@ -205,8 +205,13 @@ def _record_error(run_dir: Path, text: str) -> None:
 
 
 def run_local(runs: list[SweepRun], workers: int, data_dir: str | None = None,
-              retries: int = 3, progress=print) -> list[dict[str, Any]]:
-    """Run on a local process pool; a crashed worker's runs are retried (they resume)."""
+              retries: int = 3, progress=print,
+              heartbeat_seconds: float = 300.0) -> list[dict[str, Any]]:
+    """Run on a local process pool; a crashed worker's runs are retried (they resume).
+
+    Every ``heartbeat_seconds`` without a finished run, the runs under way are reported
+    (:func:`running_summary`), so that hour-long runs show their progress.
+    """
     pending = list(runs)
     results: dict[str, dict[str, Any]] = {}
     context = multiprocessing.get_context("spawn")
@@ -217,16 +222,25 @@ def run_local(runs: list[SweepRun], workers: int, data_dir: str | None = None,
         with concurrent.futures.ProcessPoolExecutor(max_workers=workers,
                                                     mp_context=context) as pool:
             futures = {pool.submit(execute_run, run, data_dir): run for run in pending}
-            for future in concurrent.futures.as_completed(futures):
-                run = futures[future]
-                try:
-                    result = future.result()
-                except concurrent.futures.process.BrokenProcessPool:
-                    crashed.append(run)
-                    continue
-                results[run.name] = result
-                progress(f"{result['status']:8s} {run.name}"
-                         + (f": {result['error']}" if "error" in result else ""))
+            waiting = set(futures)
+            while waiting:
+                done, waiting = concurrent.futures.wait(
+                    waiting, timeout=heartbeat_seconds,
+                    return_when=concurrent.futures.FIRST_COMPLETED)
+                if not done:
+                    summary = running_summary([futures[f] for f in waiting])
+                    if summary:
+                        progress(summary)
+                for future in done:
+                    run = futures[future]
+                    try:
+                        result = future.result()
+                    except concurrent.futures.process.BrokenProcessPool:
+                        crashed.append(run)
+                        continue
+                    results[run.name] = result
+                    progress(f"{result['status']:8s} {run.name}"
+                             + (f": {result['error']}" if "error" in result else ""))
         if crashed:
             progress(f"a worker died; retrying {len(crashed)} run(s) (attempt {attempt + 2})")
         pending = crashed
@@ -234,6 +248,23 @@ def run_local(runs: list[SweepRun], workers: int, data_dir: str | None = None,
         results[run.name] = {"name": run.name, "status": "failed",
                              "error": "its worker died repeatedly"}
     return [results[r.name] for r in runs]
+
+
+def running_summary(runs: list[SweepRun]) -> str:
+    """One line on the runs under way: epochs done and the latest test error of each."""
+    parts = []
+    for run in runs:
+        path = run.run_dir / "metrics.csv"
+        if not path.is_file():
+            continue
+        try:
+            last = final_metrics(run.run_dir)
+            epochs = run.config().train.epochs
+        except (OSError, ValueError, KeyError, SegdendError):
+            continue
+        if last.get("epoch") not in (None, ""):
+            parts.append(f"{run.name} {last['epoch']}/{epochs} ({float(last['test_error']):.2f} %)")
+    return ("under way: " + "; ".join(parts)) if parts else ""
 
 
 def run_dask(runs: list[SweepRun], client, data_dir: str | None = None,
