@@ -29,8 +29,10 @@ def make(ctx: FigureContext) -> None:
     fig, ax = plt.subplots(figsize=(9, 3.5))
     times = np.array([row[3] for row in rows])
     ax.scatter(times, [row[2] for row in rows], s=4, color="C3")
-    for end in np.cumsum(lengths[:2].ravel()):
+    ends = np.cumsum(lengths[:2].ravel())
+    for end in ends:
         ax.axvline(end, color="0.6", lw=0.8, ls="--")
+    ax.set_xlim(0, ends[-1] + 2)
     ctx.write_csv("Fig_6S1A.csv", ["example", "phase", "neuron", "plateau_time_ms"],
                   ([str(e), p, str(j), t] for e, p, j, t in rows))
     ax.set_xlabel("time (ms), two training examples (forward, target, forward, target)")
