@@ -32,5 +32,5 @@ def embed(activity: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.n
     if data.shape[1] > 50:
         data = PCA(n_components=50, random_state=seed).fit_transform(data)
     perplexity = min(perplexity, max((len(data) - 1) / 3, 1.0))
-    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed
+    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=-1
                 ).fit_transform(data)
