@@ -91,8 +91,6 @@ VARIANTS = [
     ("[]", ()),
     ("[30, 20]", ("model.mode=rate",)),
     ("[30]", ("model.mode=rate", "model.feedback=symmetric", "model.feedback_bias=true")),
-    ("[]", ("model.mode=rate",)),  # the fused layer-0 pass on the output layer
-    ("[30, 20]", ("model.mode=rate", "model.learning_rule=backprop")),
 ]
 
 
@@ -135,22 +133,3 @@ def test_divergence_is_reported_by_both_engines(small_mnist):
         result = engine.train(params, engine.new_state(params), images,
                               small_mnist.train_labels[:5], schedules)
         assert result.completed == 0 and result.diverged_layer == 0
-
-
-def test_rate_mode_fused_pass_changes_no_bit(small_mnist):
-    # One call of 60 examples (layer 0's update fused with the next forward pass) against 60
-    # calls of one example (never fused): bitwise the same weights.
-    config = build_config("code", overrides=["model.hidden=[40, 20]", "model.mode=rate",
-                                             "train.examples=60"])
-    images = Dataset.scale(small_mnist.train_images[:60])
-    labels = small_mnist.train_labels[:60]
-    schedules = make_schedules(config, 0, range(60), phase_lengths(config, 0), [40, 20])
-    engine = FastEngine(config)
-    fused = initialise(config, 784)
-    engine.train(fused, engine.new_state(fused), images, labels, schedules)
-    single = initialise(config, 784)
-    state = engine.new_state(single)
-    for i in range(60):
-        engine.train(single, state, images[i : i + 1], labels[i : i + 1], schedules[i : i + 1])
-    for a, b in zip(fused.arrays().values(), single.arrays().values(), strict=True):
-        assert np.array_equal(a, b)

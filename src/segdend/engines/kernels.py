@@ -557,13 +557,11 @@ def sparse_image(image, phi):
 def update_weights(
     sizes, pop_off, w_off, WT, bias, kernel, consts, flags, steps,
     hist, slow, fast, drive, dslow, dfast,
-    soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, spiking, head, first_layer,
+    soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, spiking, head,
 ):
     """The updates of Eqs. 28–35 (reference ``apply_updates``, forward weights and biases).
 
-    Layers below ``first_layer`` get their errors but not their update (the rate mode applies
-    layer 0's update in one pass with the next example's forward pass). Returns the angle
-    (degrees) between the local and the backprop error of hidden layer 0, or NaN.
+    Returns the angle (degrees) between the local and the backprop error of hidden layer 0, or NaN.
     """
     n_pop = sizes.shape[0]
     out = n_pop - 1
@@ -622,8 +620,6 @@ def update_weights(
             else:
                 for j in range(n_post):
                     errors[post + j] = errors_bp[post + j]
-        if k < first_layer:
-            continue
         step = steps[k]
         v_err = errors[post : post + n_post]
         v_sbar = sbar[pre : pre + n_pre]
@@ -794,7 +790,7 @@ def train_spiking(
             angles[e] = update_weights(
                 sizes, pop_off, w_off, WT, bias, kernel, consts, flags, steps,
                 hist, slow, fast, drive, dslow, dfast,
-                soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, True, head, 0,
+                soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, True, head,
             )
     return images.shape[0], -1
 
@@ -860,7 +856,6 @@ def train_rate(
     rate_f = np.zeros(n_out)
     dummy2 = np.zeros((1, 1))
     dummy1 = np.zeros(1)
-    drive_ready = False  # layer 0's W r of this example was summed with the last update
     for e in range(images.shape[0]):
         for i in range(sizes[0]):
             sbar[i] = phi * images[e, i]
@@ -868,15 +863,14 @@ def train_rate(
             off, n = pop_off[p], sizes[p]
             pre, n_pre, w = pop_off[p - 1], sizes[p - 1], w_off[p - 1]
             v_basal = basal[off : off + n]
-            if not (p == 1 and drive_ready):
-                for j in range(n):
-                    v_basal[j] = 0.0
-                for i in range(n_pre):
-                    r = sbar[pre + i]
-                    if r != 0.0:
-                        v_w = WT[w + i * n : w + (i + 1) * n]
-                        for j in range(n):
-                            v_basal[j] += v_w[j] * r
+            for j in range(n):
+                v_basal[j] = 0.0
+            for i in range(n_pre):
+                r = sbar[pre + i]
+                if r != 0.0:
+                    v_w = WT[w + i * n : w + (i + 1) * n]
+                    for j in range(n):
+                        v_basal[j] += v_w[j] * r
             for j in range(n):
                 basal[off + j] += bias[off + j]
                 if p < out:
@@ -915,37 +909,10 @@ def train_rate(
                   apical_acc_t, rate_t, rate_f, soma_f, sbar, apical_f, alpha_f, alpha_t,
                   rate_t, fb_mean, predicted, out_loss, hid_loss, out_fwd)
         if flags[F_UPDATE] == 1:
-            fuse = e + 1 < images.shape[0]
             angles[e] = update_weights(
                 sizes, pop_off, w_off, WT, bias, dummy1, consts, flags, steps,
                 dummy2, dummy1, dummy1, dummy2, dummy1, dummy1,
                 soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, False,
-                np.zeros(1, np.int64), 1 if fuse else 0,
+                np.zeros(1, np.int64),
             )
-            if fuse:
-                # Layer 0's update and the next example's layer-0 drive in one pass over the
-                # rows of W⁰ (each row is updated before it is read, exactly as unfused).
-                n1, off1, w0 = sizes[1], pop_off[1], w_off[0]
-                step0 = steps[0]
-                v_err = errors[off1 : off1 + n1]
-                v_next = basal[off1 : off1 + n1]
-                for j in range(n1):
-                    v_next[j] = 0.0
-                for i in range(sizes[0]):
-                    s_i = sbar[i]
-                    r = phi * images[e + 1, i]
-                    if s_i != 0.0 or r != 0.0:
-                        v_w = WT[w0 + i * n1 : w0 + (i + 1) * n1]
-                        if s_i != 0.0:
-                            for j in range(n1):
-                                v_w[j] -= step0 * (v_err[j] * s_i)
-                        if r != 0.0:
-                            for j in range(n1):
-                                v_next[j] += v_w[j] * r
-                v_bias = bias[off1 : off1 + n1]
-                for j in range(n1):
-                    v_bias[j] -= step0 * v_err[j]
-            drive_ready = fuse
-        else:
-            drive_ready = False
     return images.shape[0], -1
