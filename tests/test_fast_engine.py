@@ -91,6 +91,8 @@ VARIANTS = [
     ("[]", ()),
     ("[30, 20]", ("model.mode=rate",)),
     ("[30]", ("model.mode=rate", "model.feedback=symmetric", "model.feedback_bias=true")),
+    ("[]", ("model.mode=rate",)),
+    ("[30, 20]", ("model.mode=rate", "model.learning_rule=backprop")),
 ]
 
 
