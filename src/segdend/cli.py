@@ -76,9 +76,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     """segdend test RUN_DIR: repeated weight tests of a run's parameters."""
     from segdend.data.dataset import load_dataset
     from segdend.engines import make_engine
-    from segdend.evaluate import repeated_test_errors
+    from segdend.evaluate import repeated_test_errors, save_repeated_tests
     from segdend.progress import Progress
-    from segdend.runs import RunLock, atomic_write_text, ensure_writable
+    from segdend.runs import RunLock, ensure_writable
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.toml").is_file():
@@ -93,13 +93,12 @@ def cmd_test(args: argparse.Namespace) -> int:
                                     unit="img") as bar:
         errors = repeated_test_errors(engine, params, dataset, n_images, args.repeats,
                                       progress=bar.update)
-        lines = ["repeat,test_error"] + [f"{i},{e:.4f}" for i, e in enumerate(errors)]
-        atomic_write_text(run_dir / "repeated_tests.csv", "\n".join(lines) + "\n")
+        path = save_repeated_tests(run_dir, errors)
     spread = statistics.stdev(errors) if len(errors) > 1 else 0.0
     mean = statistics.mean(errors)
     _print(f"{args.repeats} repeated tests on {n_images} images: mean {mean:.2f} %, "
            f"sd {spread:.2f}, min {min(errors):.2f}, max {max(errors):.2f} "
-           f"-> {run_dir / 'repeated_tests.csv'}")
+           f"-> {path}")
     return 0
 
 

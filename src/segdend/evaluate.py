@@ -69,7 +69,6 @@ def write_repeated_tests(run_dir: Path, repeats: int, n_images: int | None = Non
     from segdend.data.dataset import load_dataset
     from segdend.engines import make_engine
     from segdend.model.params import load_params
-    from segdend.runs import atomic_write_text
 
     run_dir = Path(run_dir)
     config = load_config(run_dir / "config.toml")
@@ -77,9 +76,18 @@ def write_repeated_tests(run_dir: Path, repeats: int, n_images: int | None = Non
     dataset = load_dataset(config.dataset, data_dir)
     n = min(n_images or config.test.examples, len(dataset.test_labels))
     errors = repeated_test_errors(make_engine(config), params, dataset, n, repeats, progress)
-    lines = ["repeat,test_error"] + [f"{i},{e:.4f}" for i, e in enumerate(errors)]
-    atomic_write_text(run_dir / REPEATED_FILE, "\n".join(lines) + "\n")
+    save_repeated_tests(run_dir, errors)
     return errors
+
+
+def save_repeated_tests(run_dir: Path, errors: list[float]) -> Path:
+    """Write ``repeated_tests.csv`` (repeat, test_error) atomically."""
+    from segdend.runs import atomic_write_text
+
+    lines = ["repeat,test_error"] + [f"{i},{e:.4f}" for i, e in enumerate(errors)]
+    path = Path(run_dir) / REPEATED_FILE
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
 
 
 def read_repeated_tests(run_dir: Path) -> np.ndarray:

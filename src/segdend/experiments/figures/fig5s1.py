@@ -20,11 +20,9 @@ JACOBIAN = run("jacobian", "784-500-10, Jacobians recorded", "jacobian", model__
                record__jacobians=True)
 
 
-def _table(path) -> np.ndarray:
+def _table(path, converters=None) -> np.ndarray:
     try:
-        return np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2,
-                          converters={2: lambda s: 0.0 if s == "first-window" else 1.0}
-                          if path.name.endswith("products.csv") else None)
+        return np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, converters=converters)
     except (OSError, ValueError) as error:
         raise DataError(f"'{path}' is missing or malformed: {error}") from None
 
@@ -36,7 +34,9 @@ def make(ctx: FigureContext) -> None:
     ctx.write_csv("Fig_5S1A.csv", ["example", "max_eigenvalue_product_of_means",
                                    "max_eigenvalue_mean_of_products"],
                   ([str(int(row[1])), row[2], row[3]] for row in values))
-    products = _table(run_dir / JACOBIAN_PRODUCTS)
+    # column 2 ("when"): 0 = the first full window, 1 = the end of the epoch
+    products = _table(run_dir / JACOBIAN_PRODUCTS,
+                      {2: lambda text: 0.0 if text == "first-window" else 1.0})
     n_out = products.shape[1] - 4
     ctx.write_csv("Fig_5S1B.csv", ["when", "row", *(f"col_{j}" for j in range(n_out))],
                   (["first-100-examples" if row[2] == 0 else "end-of-epoch-1",
