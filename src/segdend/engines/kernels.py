@@ -25,17 +25,15 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from segdend.rng import _M1, _M2, GOLDEN
-
-_U_GOLDEN = np.uint64(GOLDEN)
-_U_M1 = np.uint64(_M1)
-_U_M2 = np.uint64(_M2)
-_U_IV = np.uint64(0x6A09E667F3BCC909)
-_U11 = np.uint64(11)
-_U27 = np.uint64(27)
-_U30 = np.uint64(30)
-_U31 = np.uint64(31)
-_UNIT = 1.0 / 9007199254740992.0
+from segdend.engines.spikes import (
+    derive_key3,
+    hidden_spikes,
+    input_spikes,
+    input_thresholds,
+    poisson_bracketed,
+    sigmoid,
+    uniform,
+)
 
 # Indices into the float constants array.
 (C_MAX_RATE, C_GL, C_GB, C_GA, C_GD, C_KB, C_KD, C_EE, C_EI, C_TEACH, C_DL, C_DS, C_INV_TAU,
@@ -46,30 +44,6 @@ N_CONSTS = 15
  F_SETTLING, F_PLATEAU_WINDOW, F_PLATEAU_MAX, F_HAS_CBIAS, F_BACKPROP, F_BP_UPDATED,
  F_RECORD_ANGLE, F_UNITS, F_UPDATE) = range(16)
 N_FLAGS = 16
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def mix64(x):
-    """SplitMix64 output function (uint64 in, uint64 out)."""
-    x = (x ^ (x >> _U30)) * _U_M1
-    x = (x ^ (x >> _U27)) * _U_M2
-    return x ^ (x >> _U31)
-
-
-@njit(cache=True, error_model="numpy")
-def derive_key3(a, b, c):
-    """``rng.derive_key(a, b, c)`` in compiled form."""
-    key = _U_IV
-    key = mix64(key ^ mix64(np.uint64(a) + _U_GOLDEN))
-    key = mix64(key ^ mix64(np.uint64(b) + _U_GOLDEN))
-    key = mix64(key ^ mix64(np.uint64(c) + _U_GOLDEN))
-    return key
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def sigmoid(x):
-    """σ(x) = 1/(1 + e^{−x})."""
-    return 1.0 / (1.0 + math.exp(-x))
 
 
 @njit(cache=True, error_model="numpy")
@@ -142,84 +116,19 @@ def rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, df
                         dfast[post + j] += b * WT[row + j]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def uniform(key, j):
-    """The uniform number of neuron j under ``key`` (``rng.uniforms``)."""
-    return float(mix64(key + np.uint64(j + 1) * _U_GOLDEN) >> _U11) * _UNIT
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def poisson_tail(u, rate, p0):
-    """Inverse Poisson CDF at u given p0 = e^{−rate} (``rng.poisson_from_uniform``)."""
-    p = p0
-    cdf = p
-    k = 0
-    while u > cdf:
-        k += 1
-        p = p * rate / k
-        cdf = cdf + p
-        if k > 64:
-            break
-    return k
-
-
-_MARGIN = 1e-12
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def poisson_bracketed(u, rate):
-    """``poisson_tail(u, rate, e^{−rate})`` without computing e^{−rate} in the common cases.
-
-    1 − r ≤ e^{−r} ≤ 1 − r + r²/2 and e^{−r}(1 + r) ≥ 1 − r²/2 for r ≥ 0; away from these bounds
-    (by far more than rounding) the count is 0 or 1 for certain. Otherwise it is computed exactly.
-    """
-    if rate <= 0.0:
-        return 0
-    low = 1.0 - rate
-    if u <= low - _MARGIN:
-        return 0
-    half_square = 0.5 * rate * rate
-    if u > low + half_square + _MARGIN and u <= 1.0 - half_square - _MARGIN:
-        return 1
-    return poisson_tail(u, rate, math.exp(-rate))
-
-
-@njit(cache=True, error_model="numpy", inline="never")
-def hidden_spikes(key, v_soma, n, phi, no_spike_below, uni, cand, spikes_idx, spikes_count):
-    """Spike counts of a hidden population at one step; returns how many neurons spiked.
-
-    ``uni`` is a (3, n) scratch array: uniform numbers, then the candidates' rates and counts.
-    Each pass is a simple loop (hashes, compaction, rates, branch-free decisions, the rare exact
-    cases, compaction of the spikes) so that the compiler can vectorise most of them.
-    """
-    v_uni, v_rate, v_count = uni[0], uni[1], uni[2]
-    for i in range(n):
-        v_uni[i] = uniform(key, i)
-    n_cand = 0
-    for i in range(n):  # branch-free compaction of possible spikes
-        cand[n_cand] = i
-        n_cand += v_uni[i] > no_spike_below
-    for c_i in range(n_cand):
-        v_rate[c_i] = phi * sigmoid(v_soma[cand[c_i]])
-    for c_i in range(n_cand):
-        # poisson_bracketed's sure cases as arithmetic: 1 or 0; −1 where it must be exact
-        u = v_uni[cand[c_i]]
-        rate = v_rate[c_i]
-        low = 1.0 - rate
-        half_square = 0.5 * rate * rate
-        sure_one = (u > low + half_square + _MARGIN) & (u <= 1.0 - half_square - _MARGIN)
-        sure_zero = u <= low - _MARGIN
-        v_count[c_i] = np.float64(sure_one) - np.float64(not (sure_zero | sure_one))
-    for c_i in range(n_cand):
-        if v_count[c_i] < 0.0:
-            rate = v_rate[c_i]
-            v_count[c_i] = poisson_tail(v_uni[cand[c_i]], rate, math.exp(-rate))
-    n_spikes = 0
-    for c_i in range(n_cand):
-        spikes_idx[n_spikes] = cand[c_i]
-        spikes_count[n_spikes] = int(v_count[c_i])
-        n_spikes += v_count[c_i] > 0.0
-    return n_spikes
+@njit(cache=True, error_model="numpy")
+def ring_lists(hist, sizes, pop_off):
+    """Per ring row and population, the neurons with a non-zero count (in increasing order)."""
+    ring_idx = np.zeros(hist.shape, np.int64)
+    ring_n = np.zeros((hist.shape[0], sizes.shape[0]), np.int64)
+    for r in range(hist.shape[0]):
+        for p in range(sizes.shape[0]):
+            off = pop_off[p]
+            for i in range(sizes[p]):
+                if hist[r, off + i] != 0.0:
+                    ring_idx[r, off + ring_n[r, p]] = i
+                    ring_n[r, p] += 1
+    return ring_idx, ring_n
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -238,22 +147,27 @@ def add_drive(WT, w, n_post, spikes_idx, spikes_count, n_spikes, v_out):
         for j in range(n_post):
             v_out[j] += (c1 * w1[j] + c2 * w2[j]) + (c3 * w3[j] + c4 * w4[j])
         s_i += 4
-    while s_i < n_spikes:
-        c = float(spikes_count[s_i])
-        i = spikes_idx[s_i]
-        v_w = WT[w + i * n_post : w + (i + 1) * n_post]
+    rest = n_spikes - s_i
+    if rest > 0:  # the last one to three spikes in one more pass, padded with zero counts
+        i1 = spikes_idx[s_i]
+        c1 = float(spikes_count[s_i])
+        i2, c2 = (spikes_idx[s_i + 1], float(spikes_count[s_i + 1])) if rest > 1 else (i1, 0.0)
+        i3, c3 = (spikes_idx[s_i + 2], float(spikes_count[s_i + 2])) if rest > 2 else (i1, 0.0)
+        w1 = WT[w + i1 * n_post : w + (i1 + 1) * n_post]
+        w2 = WT[w + i2 * n_post : w + (i2 + 1) * n_post]
+        w3 = WT[w + i3 * n_post : w + (i3 + 1) * n_post]
         for j in range(n_post):
-            v_out[j] += c * v_w[j]
-        s_i += 1
+            v_out[j] += (c1 * w1[j] + c2 * w2[j]) + c3 * w3[j]
 
 
 @njit(cache=True, error_model="numpy")
 def run_phase(
-    image_idx, image_rate, image_p0, target, teaching, base_key, t_start, length, learning,
+    image_idx, image_rate, image_p0, image_thr, target, teaching, base_key, t_start, length,
+    learning,
     offsets, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts, flags,
-    hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
-    soma_acc, sbar_acc, apical_acc, rate_acc, fb_acc, scratch, fb_signal, basal, uni,
-    cand, spikes_idx, spikes_count, apical_buf,
+    hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate, head,
+    soma_acc, sbar_acc, apical_acc, rate_acc, fb_acc, scratch, fb_signal, basal, decided,
+    pixel_counts, spikes_idx, spikes_count, apical_buf,
 ):
     """Simulate one phase (reference ``_run_phase``) and accumulate its window sums.
 
@@ -425,36 +339,25 @@ def run_phase(
             w = w_off[p] if has_post else 0
             if has_post:
                 if truncated and spiking_ff:
-                    # A ← e^{−1/τ}(A − e^{−M/τ} d(t − M) + d(t)): drop the expiring drive first
-                    v_out = drive[hrow, post : post + n_post]
-                    v_ds, v_df = dslow[post : post + n_post], dfast[post : post + n_post]
-                    long_m, short_m = consts[C_DL_M], consts[C_DS_M]
-                    for j in range(n_post):
-                        v_ds[j] -= long_m * v_out[j]
-                        v_df[j] -= short_m * v_out[j]
-                        v_out[j] = 0.0
+                    v_out = scratch[post : post + n_post]  # zero: reset after each use below
                 else:
                     v_out = scratch[post : post + n_post]
                     for j in range(n_post):
                         v_out[j] = 0.0
             else:
                 v_out = scratch[0:0]
-            if truncated:
+            if truncated:  # clear the ring row's spikes of M steps ago (listed, not scanned)
                 v_hist = hist[hrow, off : off + n]
-                for i in range(n):
-                    v_hist[i] = 0.0
+                v_listed = ring_idx[hrow, off : off + n]
+                for s_i in range(ring_n[hrow, p]):
+                    v_hist[v_listed[s_i]] = 0.0
             key = derive_key3(base_key, p, t)
             sbar_coef = coef[step + m] if truncated else 0.0
-            # Candidates: neurons whose uniform number could mean a spike. Each spike of neuron i
-            # is recorded in spikes_idx/spikes_count and handled below.
+            # Each spike of neuron i is recorded in spikes_idx/spikes_count and handled below.
             n_spikes = 0
             if p == 0:
-                for q in range(image_idx.shape[0]):
-                    u = uniform(key, image_idx[q])
-                    if u > image_p0[q]:
-                        spikes_idx[n_spikes] = image_idx[q]
-                        spikes_count[n_spikes] = poisson_tail(u, image_rate[q], image_p0[q])
-                        n_spikes += 1
+                n_spikes = input_spikes(key, image_idx, image_rate, image_p0, image_thr,
+                                        pixel_counts, spikes_idx, spikes_count)
             elif p == out:
                 for i in range(n):
                     u = uniform(key, i)
@@ -469,13 +372,16 @@ def run_phase(
                             spikes_count[n_spikes] = count
                             n_spikes += 1
             else:
-                n_spikes = hidden_spikes(key, v_soma, n, phi, no_spike_below, uni, cand,
+                n_spikes = hidden_spikes(key, v_soma, n, phi, decided, pixel_counts,
                                          spikes_idx, spikes_count)
+            if truncated:
+                ring_n[hrow, p] = n_spikes
             for s_i in range(n_spikes):
                 i = spikes_idx[s_i]
                 c = float(spikes_count[s_i])
                 if truncated:
                     hist[hrow, off + i] = c
+                    ring_idx[hrow, off + s_i] = i
                 else:
                     slow[off + i] += c  # decayed below: d·(s + c), as in the reference
                     fast[off + i] += c
@@ -494,9 +400,20 @@ def run_phase(
                         v_sbar[i] += (v_slow[i] - v_fast[i]) * inv_tau
             if has_post and spiking_ff:
                 v_ds, v_df = dslow[post : post + n_post], dfast[post : post + n_post]
-                for j in range(n_post):
-                    v_ds[j] = d_long * (v_ds[j] + v_out[j])
-                    v_df[j] = d_short * (v_df[j] + v_out[j])
+                if truncated:
+                    # A ← e^{−1/τ}(A − e^{−M/τ} d(t − M) + d(t)); d(t) replaces d(t − M) in the ring
+                    v_ring = drive[hrow, post : post + n_post]
+                    long_m, short_m = consts[C_DL_M], consts[C_DS_M]
+                    for j in range(n_post):
+                        expiring, new = v_ring[j], v_out[j]
+                        v_ds[j] = d_long * ((v_ds[j] - long_m * expiring) + new)
+                        v_df[j] = d_short * ((v_df[j] - short_m * expiring) + new)
+                        v_ring[j] = new
+                        v_out[j] = 0.0
+                else:
+                    for j in range(n_post):
+                        v_ds[j] = d_long * (v_ds[j] + v_out[j])
+                        v_df[j] = d_short * (v_df[j] + v_out[j])
             if has_post and not spiking_ff:
                 # instantaneous rates as feedforward input (code option): a dense drive
                 n_in = image_idx.shape[0] if p == 0 else n
@@ -556,7 +473,7 @@ def sparse_image(image, phi):
 @njit(cache=True, error_model="numpy")
 def update_weights(
     sizes, pop_off, w_off, WT, bias, kernel, consts, flags, steps,
-    hist, slow, fast, drive, dslow, dfast,
+    hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast,
     soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, spiking, head,
 ):
     """The updates of Eqs. 28–35 (reference ``apply_updates``, forward weights and biases).
@@ -639,8 +556,10 @@ def update_weights(
                 for lag in range(m):
                     r = (head[0] - lag + m) % m
                     v_hist = hist[r, pre : pre + n_pre]
+                    v_listed = ring_idx[r, pre : pre + n_pre]
                     q = 0.0
-                    for i in range(n_pre):
+                    for s_i in range(ring_n[r, k]):  # the row's non-zero entries, in order
+                        i = v_listed[s_i]
                         q += v_hist[i] * v_sbar[i]
                     if q != 0.0:
                         v_drive = drive[r, post : post + n_post]
@@ -731,6 +650,7 @@ def train_spiking(
     dfast = np.zeros(total)
     rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, dfast, flags,
                    consts, head)
+    ring_idx, ring_n = ring_lists(hist, sizes, pop_off)
     scratch = np.zeros(total)
     fb_signal = np.zeros(n_out)
     soma_acc_f = np.zeros(total)
@@ -745,13 +665,14 @@ def train_spiking(
     errors_bp = np.zeros(total)
     stochastic = flags[F_STOCHASTIC] == 1
     basal = np.zeros(sizes.max())
-    uni = np.zeros((3, sizes.max()))
-    cand = np.zeros(sizes.max(), np.int64)
+    decided = np.zeros((4, sizes.max() + 32))
+    pixel_counts = np.zeros(sizes.max(), np.int64)
     spikes_idx = np.zeros(sizes.max(), np.int64)
     spikes_count = np.zeros(sizes.max(), np.int64)
     apical_buf = np.zeros(sizes.max())
     for e in range(images.shape[0]):
         image_idx, image_rate, image_p0 = sparse_image(images[e], consts[C_MAX_RATE])
+        image_thr = input_thresholds(image_rate, image_p0)
         soma_acc_f[:] = 0.0
         soma_acc_t[:] = 0.0
         sbar_acc[:] = 0.0
@@ -761,20 +682,22 @@ def train_spiking(
         fb_acc[:] = 0.0
         f_len, t_len = f_lens[e], t_lens[e]
         status = run_phase(
-            image_idx, image_rate, image_p0, targets[e], False, base_keys[e], 0, f_len, 1,
+            image_idx, image_rate, image_p0, image_thr, targets[e], False, base_keys[e], 0, f_len,
+            1,
             offsets[e, 0], sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
-            flags, hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
+            flags, hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate, head,
             soma_acc_f, sbar_acc, apical_acc_f, rate_dummy, fb_acc, scratch, fb_signal, basal,
-            uni, cand, spikes_idx, spikes_count, apical_buf,
+            decided, pixel_counts, spikes_idx, spikes_count, apical_buf,
         )
         if status >= 0:
             return e, status
         status = run_phase(
-            image_idx, image_rate, image_p0, targets[e], True, base_keys[e], f_len, t_len, 2,
+            image_idx, image_rate, image_p0, image_thr, targets[e], True, base_keys[e], f_len,
+            t_len, 2,
             offsets[e, 1], sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
-            flags, hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
+            flags, hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate, head,
             soma_acc_t, sbar_acc, apical_acc_t, rate_acc, fb_acc, scratch, fb_signal, basal,
-            uni, cand, spikes_idx, spikes_count, apical_buf,
+            decided, pixel_counts, spikes_idx, spikes_count, apical_buf,
         )
         if status >= 0:
             return e, status
@@ -789,7 +712,7 @@ def train_spiking(
         if flags[F_UPDATE] == 1:
             angles[e] = update_weights(
                 sizes, pop_off, w_off, WT, bias, kernel, consts, flags, steps,
-                hist, slow, fast, drive, dslow, dfast,
+                hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast,
                 soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, True, head,
             )
     return images.shape[0], -1
@@ -807,6 +730,8 @@ def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, 
     n_mean = length - window_start(length, test_flags)
     for e in prange(images.shape[0]):
         hist = np.zeros((m if truncated else 1, total))
+        ring_idx = np.zeros((m if truncated else 1, total), np.int64)
+        ring_n = np.zeros((m if truncated else 1, sizes.shape[0]), np.int64)
         slow = np.zeros(total)
         fast = np.zeros(total)
         drive = np.zeros((m if truncated else 1, total))
@@ -822,11 +747,13 @@ def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, 
         no_offsets = np.zeros(1, np.int64)
         image_idx, image_rate, image_p0 = sparse_image(images[e], consts[C_MAX_RATE])
         run_phase(
-            image_idx, image_rate, image_p0, small, False, base_keys[e], 0, length, 0,
+            image_idx, image_rate, image_p0, input_thresholds(image_rate, image_p0), small, False,
+            base_keys[e], 0, length, 0,
             no_offsets, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
-            test_flags, hist, slow, fast, drive, dslow, dfast, soma, out_rate, head,
+            test_flags, hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate,
+            head,
             soma_acc, dummy, dummy, small, small, scratch, np.zeros(n_out),
-            np.zeros(sizes.max()), np.zeros((3, sizes.max())), np.zeros(sizes.max(), np.int64),
+            np.zeros(sizes.max()), np.zeros((4, sizes.max() + 32)), np.zeros(sizes.max(), np.int64),
             np.zeros(sizes.max(), np.int64), np.zeros(sizes.max(), np.int64),
             np.zeros(sizes.max()),
         )
@@ -911,7 +838,8 @@ def train_rate(
         if flags[F_UPDATE] == 1:
             angles[e] = update_weights(
                 sizes, pop_off, w_off, WT, bias, dummy1, consts, flags, steps,
-                dummy2, dummy1, dummy1, dummy2, dummy1, dummy1,
+                dummy2, np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64), dummy1, dummy1,
+                dummy2, dummy1, dummy1,
                 soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, False,
                 np.zeros(1, np.int64),
             )
