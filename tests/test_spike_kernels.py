@@ -1,4 +1,4 @@
-"""The fast engine's compiled spike generation draws exactly the counts of ``rng.poisson_counts``."""
+"""The fast engine's compiled spike generation draws the counts of ``rng.poisson_counts``."""
 
 from __future__ import annotations
 

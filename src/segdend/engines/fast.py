@@ -27,7 +27,9 @@ State = dict[str, np.ndarray]
 class _Packed:
     """Flat views of a network's parameters for the kernels."""
 
-    def __init__(self, params: NetworkParams):
+    def __init__(self, params: NetworkParams, buffer: np.ndarray | None = None):
+        """``buffer``: a float64 array to hold Wᵀ if it has the right size (reused between calls,
+        which saves the page faults of a fresh multi-megabyte allocation)."""
         self.sizes = np.array(params.sizes, dtype=np.int64)
         self.pop_off = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
         self.total = int(self.sizes.sum())
@@ -35,7 +37,10 @@ class _Packed:
         n_layers = len(params.weights)
         seg = [params.weights[k].shape[0] * params.weights[k].shape[1] for k in range(n_layers)]
         self.w_off = np.concatenate([[0], np.cumsum(seg)[:-1]]).astype(np.int64)
-        self.WT = np.concatenate([w.T.ravel() for w in params.weights])
+        self.WT = buffer if buffer is not None and buffer.size == sum(seg) else np.empty(sum(seg))
+        for k, w in enumerate(params.weights):  # Wᵀ: a presynaptic neuron's weights contiguous
+            n_post, n_pre = w.shape
+            np.copyto(self.WT[self.w_off[k] : self.w_off[k] + seg[k]].reshape(n_pre, n_post), w.T)
         self.bias = np.zeros(self.total)
         for k, b in enumerate(params.biases):
             self.bias[self.pop_off[k + 1] : self.pop_off[k + 1] + b.size] = b
@@ -79,6 +84,7 @@ class FastEngine(Engine):
             c.decay_short, 1.0 / (c.tau_long - c.tau_short), c.decay_long**m, c.decay_short**m]
         self.kernel = c.kernel.copy() if self.truncated else np.zeros(1)
         self.flags = self._flags(config)
+        self._weight_buffer: np.ndarray | None = None
 
     def _flags(self, config: Config, record_angle: bool = False, update: bool = True,
                test: bool = False) -> np.ndarray:
@@ -202,7 +208,8 @@ class FastEngine(Engine):
 
     def _train_part(self, params, state, images, labels, schedules, record_angle, per_example,
                     learn):
-        packed = _Packed(params)
+        packed = _Packed(params, self._weight_buffer)
+        self._weight_buffer = packed.WT
         n = len(images)
         n_hidden = params.n_hidden
         result = ChunkResult.empty(n, n_hidden, packed.n_out)
@@ -272,7 +279,8 @@ class FastEngine(Engine):
         """Mean output somatic potentials of test images, in parallel over images."""
         if self.model.mode == "rate":
             return self.reference.output_potentials(params, images, key_parts)
-        packed = _Packed(params)
+        packed = _Packed(params, self._weight_buffer)
+        self._weight_buffer = packed.WT
         keys = np.array(
             [rng.derive_key(self.config.seed, rng.STREAM_TEST, *key_parts, i)
              for i in range(len(images))], dtype=np.uint64)
