@@ -90,3 +90,7 @@ def test_exp_vector_is_accurate_to_rounding():
     assert spikes.exp_vector(1e6) == spikes.exp_vector(708.0)
     assert spikes.exp_vector(-1e6) == spikes.exp_vector(-708.0) > 0.0
     assert math.isclose(spikes.exp_vector(1.0), math.e, rel_tol=1e-15)
+    assert math.isnan(spikes.exp_vector(math.nan))
+    assert math.isnan(spikes.sigmoid_vector(math.nan))
+    v = np.linspace(-40.0, 40.0, 801)
+    np.testing.assert_allclose([spikes.sigmoid_vector(x) for x in v], _sigmoid(v), rtol=1e-15)

@@ -32,6 +32,7 @@ from segdend.engines.spikes import (
     input_thresholds,
     poisson_bracketed,
     sigmoid,
+    sigmoid_vector,
     uniform,
 )
 
@@ -496,9 +497,13 @@ def update_weights(
         above, n_above, w = pop_off[p + 1], sizes[p + 1], w_off[p]
         v_above = errors_bp[above : above + n_above]
         need_bp = flags[F_BACKPROP] == 1 or flags[F_RECORD_ANGLE] == 1
+        v_err = errors[off : off + n]
+        v_soma = soma_f[off : off + n]
+        for j in range(n):  # φ_max σ'(V̄^f), vectorised; then the errors
+            sg = sigmoid_vector(v_soma[j])
+            v_err[j] = phi * (sg * (1.0 - sg))
         for j in range(n):
-            sg = sigmoid(soma_f[off + j])
-            slope = phi * (sg * (1.0 - sg))
+            slope = errors[off + j]
             errors[off + j] = (-k_b) * (alpha_t[off + j] - alpha_f[off + j]) * slope
             if need_bp:
                 total = 0.0
@@ -604,13 +609,17 @@ def summarise(sizes, pop_off, flags, consts, e, n_forward, n_target, plateau_f, 
         rate_t[o] = rate_acc[o] / n_target
         fb_mean[o] = fb_acc[o] / n_forward
     for p in range(1, out):
+        off, n = pop_off[p], sizes[p]
+        v_apical, v_acc_f, v_acc_t = apical_f[off : off + n], apical_acc_f[off : off + n], (
+            apical_acc_t[off : off + n])
+        v_alpha_f, v_alpha_t = alpha_f[off : off + n], alpha_t[off : off + n]
+        for j in range(n):  # vectorised
+            v_apical[j] = v_acc_f[j] / plateau_f
+            v_alpha_f[j] = sigmoid_vector(v_apical[j])
+            v_alpha_t[j] = sigmoid_vector(v_acc_t[j] / plateau_t)
         loss = 0.0
-        for j in range(sizes[p]):
-            idx = pop_off[p] + j
-            apical_f[idx] = apical_acc_f[idx] / plateau_f
-            alpha_f[idx] = sigmoid(apical_f[idx])
-            alpha_t[idx] = sigmoid(apical_acc_t[idx] / plateau_t)
-            diff = alpha_t[idx] - alpha_f[idx]
+        for j in range(n):
+            diff = v_alpha_t[j] - v_alpha_f[j]
             loss += diff * diff
         hid_loss[e, p - 1] = loss
     units = flags[F_UNITS]
@@ -798,14 +807,18 @@ def train_rate(
                     v_w = WT[w + i * n : w + (i + 1) * n]
                     for j in range(n):
                         v_basal[j] += v_w[j] * r
+            v_bias, v_soma = bias[off : off + n], soma_acc[off : off + n]
             for j in range(n):
-                basal[off + j] += bias[off + j]
-                if p < out:
-                    soma_acc[off + j] = k_b * basal[off + j]
-                    sbar[off + j] = phi * sigmoid(soma_acc[off + j])
-                else:
-                    soma_acc[off + j] = k_d * basal[off + j]
-                    rate_f[j] = phi * sigmoid(soma_acc[off + j])
+                v_basal[j] += v_bias[j]
+            if p < out:
+                v_rate = sbar[off : off + n]
+                for j in range(n):  # vectorised
+                    v_soma[j] = k_b * v_basal[j]
+                    v_rate[j] = phi * sigmoid_vector(v_soma[j])
+            else:
+                for j in range(n):
+                    v_soma[j] = k_d * v_basal[j]
+                    rate_f[j] = phi * sigmoid(v_soma[j])
         for p in range(1, n_pop):
             for j in range(sizes[p]):
                 if not math.isfinite(soma_acc[pop_off[p] + j]):

@@ -68,7 +68,7 @@ def uniform(key, j):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def sigmoid(x):
-    """σ(x) = 1/(1 + e^{−x}) with the library's e^x."""
+    """σ(x) = 1/(1 + e^{−x}) with the library's e^x (scalar use and the exact spike path)."""
     return 1.0 / (1.0 + math.exp(-x))
 
 
@@ -91,14 +91,15 @@ _INV_FACTORIALS = tuple(1.0 / math.factorial(n) for n in range(14))
 
 @njit(cache=True, error_model="numpy", inline="always")
 def exp_vector(x):
-    """e^x for |x| ≤ 708 (clamped beyond), relative error below 1e-15, in vectorisable form.
+    """e^x for |x| ≤ 708 (clamped beyond; NaN gives NaN), relative error below 1e-15, in
+    vectorisable form.
 
     x = k ln 2 + r with |r| ≤ ln(2)/2 (Cody–Waite), e^r by its Taylor polynomial to r^13
     (remainder < 2e-17), 2^k built from its bits.
     """
-    x = min(max(x, -708.0), 708.0)
-    k = math.floor(x * _LOG2E + 0.5)
-    r = (x - k * _LN2_HI) - k * _LN2_LO
+    clamped = min(max(x, -708.0), 708.0)
+    k = math.floor(clamped * _LOG2E + 0.5)
+    r = (clamped - k * _LN2_HI) - k * _LN2_LO
     c = _INV_FACTORIALS
     p = c[13]
     p = p * r + c[12]
@@ -114,8 +115,15 @@ def exp_vector(x):
     p = p * r + c[2]
     p = p * r + c[1]
     p = p * r + c[0]
-    return p * _float_from_bits((np.int64(k) + 1023) << 52)
+    value = p * _float_from_bits((np.int64(k) + 1023) << 52)
+    return value if x == x else x  # NaN stays NaN
 
+
+@njit(cache=True, error_model="numpy", inline="always")
+def sigmoid_vector(x):
+    """σ(x) with :func:`exp_vector`: for loops over neurons that the compiler vectorises (in a
+    scalar loop the library's e^x, :func:`sigmoid`, is faster)."""
+    return 1.0 / (1.0 + exp_vector(-x))
 
 @njit(cache=True, error_model="numpy", inline="always")
 def poisson_tail(u, rate, p0):
