@@ -100,21 +100,9 @@ def exp_vector(x):
     clamped = min(max(x, -708.0), 708.0)
     k = math.floor(clamped * _LOG2E + 0.5)
     r = (clamped - k * _LN2_HI) - k * _LN2_LO
-    c = _INV_FACTORIALS
-    p = c[13]
-    p = p * r + c[12]
-    p = p * r + c[11]
-    p = p * r + c[10]
-    p = p * r + c[9]
-    p = p * r + c[8]
-    p = p * r + c[7]
-    p = p * r + c[6]
-    p = p * r + c[5]
-    p = p * r + c[4]
-    p = p * r + c[3]
-    p = p * r + c[2]
-    p = p * r + c[1]
-    p = p * r + c[0]
+    p = _INV_FACTORIALS[13]
+    for n in range(12, -1, -1):  # Horner; a constant trip count, unrolled by the compiler
+        p = p * r + _INV_FACTORIALS[n]
     value = p * _float_from_bits((np.int64(k) + 1023) << 52)
     return value if x == x else x  # NaN stays NaN
 
