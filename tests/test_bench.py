@@ -3,7 +3,7 @@
 import json
 
 from segdend import bench
-from segdend.bench import CASES, format_table, time_case, write_json
+from segdend.bench import CASES, format_table, per_core_records, time_case, write_json
 
 
 def test_time_case_measures_both_engines(small_mnist, monkeypatch):
@@ -24,3 +24,11 @@ def test_records_are_written_as_a_json_list(tmp_path):
     assert {c.name for c in CASES} == {
         "train-spiking-784-10", "train-spiking-784-500-10", "train-spiking-784-500-100-10",
         "train-rate-784-500-10", "test-500ms-784-500-10", "test-250ms-784-500-10"}
+
+
+def test_per_core_test_records_multiply_by_the_threads():
+    timings = {("fast", "test-500ms-784-500-10"): 0.8, ("fast", "test-250ms-784-500-10"): 0.4}
+    records = per_core_records(timings, 2)
+    assert {(r["case"], r["unit"], r["value"]) for r in records} == {
+        ("test-500ms-784-500-10", "core-ms/image", 1.6),
+        ("test-250ms-784-500-10", "core-ms/image", 0.8)}
