@@ -12,7 +12,11 @@ this module only changes *how* they are computed:
   drive (a sum of W h over past spikes) is corrected by −η P E (s̄ · h).
 * **Window averages from events.** The mean presynaptic trace over the averaging window is
   accumulated at spike time: a spike at step τ adds count × Σ_{t in window} κ(t − τ + 1).
-* **Counter-based spikes.** The same hash as :mod:`segdend.rng`, in 64-bit integer arithmetic.
+* **Counter-based spikes.** The same hash and counts as :mod:`segdend.rng`, drawn in
+  :mod:`segdend.engines.spikes`.
+* **Sparse spike history.** With the truncated kernel, each ring row of spike counts keeps the list
+  of its non-zero entries, so clearing a row and the drive corrections after an update touch only
+  the neurons that spiked.
 
 All populations are stored in flat vectors: population p (0 = input, 1..H = hidden, H+1 = output)
 occupies entries ``pop_off[p] : pop_off[p] + size[p]``.
