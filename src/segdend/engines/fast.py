@@ -64,7 +64,9 @@ class _Packed:
 
 
 class FastEngine(Engine):
-    """Numba engine; same spikes and weights as the reference engine (to rounding)."""
+    """Numba engine; same spikes and weights as the reference engine (to rounding).
+
+    An engine keeps a work buffer between calls: use one engine per thread."""
 
     name = "fast"
 
