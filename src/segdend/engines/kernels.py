@@ -342,15 +342,10 @@ def run_phase(
             post = pop_off[p + 1] if has_post else 0
             n_post = sizes[p + 1] if has_post else 0
             w = w_off[p] if has_post else 0
-            if has_post:
-                if truncated and spiking_ff:
-                    v_out = scratch[post : post + n_post]  # zero: reset after each use below
-                else:
-                    v_out = scratch[post : post + n_post]
-                    for j in range(n_post):
-                        v_out[j] = 0.0
-            else:
-                v_out = scratch[0:0]
+            v_out = scratch[post : post + n_post]  # this step's drive onto layer p + 1
+            if not (truncated and spiking_ff):  # (the ring update below leaves it zero)
+                for j in range(n_post):
+                    v_out[j] = 0.0
             if truncated:  # clear the ring row's spikes of M steps ago (listed, not scanned)
                 v_hist = hist[hrow, off : off + n]
                 v_listed = ring_idx[hrow, off : off + n]
