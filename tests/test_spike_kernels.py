@@ -31,7 +31,7 @@ def _hidden(key: int, v: np.ndarray, max_rate: float) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("max_rate", [0.2, 1.0, 3.0])
+@pytest.mark.parametrize("max_rate", [0.2, 1.0, 3.0, 30.0])
 def test_hidden_spikes_equal_the_reference_counts(max_rate):
     generator = np.random.default_rng(5)
     v = generator.normal(0.0, 4.0, 500)
@@ -94,3 +94,25 @@ def test_exp_vector_is_accurate_to_rounding():
     assert math.isnan(spikes.sigmoid_vector(math.nan))
     v = np.linspace(-40.0, 40.0, 801)
     np.testing.assert_allclose([spikes.sigmoid_vector(x) for x in v], _sigmoid(v), rtol=1e-15)
+
+
+def test_float32_cdf_error_is_far_inside_the_decision_margin():
+    """The float32 CDF values that decide most hidden-neuron counts are accurate to well within
+    MARGIN_FLOAT32, for any potential and maximal rate (draws inside the margin are exact)."""
+    v = np.concatenate([np.linspace(-100.0, 100.0, 4001), [-1e30, 1e30, np.inf, -np.inf]])
+    worst = 0.0
+    for max_rate in (0.05, 0.2, 1.0, 3.0, 30.0, 300.0):
+        rate = max_rate * _sigmoid(v)
+        exact = np.exp(-rate)[:, None] * np.cumsum(
+            [rate**k / math.factorial(k) for k in range(4)], axis=0).T
+        got = np.array([spikes.poisson_cdf_float32(x, np.float32(max_rate)) for x in v],
+                       dtype=np.float64)
+        worst = max(worst, float(np.max(np.abs(got - exact))))
+    assert worst < float(spikes.MARGIN_FLOAT32) / 10, worst
+
+
+def test_exp_float32_relative_error():
+    x = np.linspace(-80.0, 80.0, 20_001, dtype=np.float32)
+    got = np.array([spikes.exp_float32(value) for value in x], dtype=np.float64)
+    np.testing.assert_allclose(got, np.exp(x.astype(np.float64)), rtol=1e-6, atol=0.0)
+    assert spikes.exp_float32(np.float32(1e9)) == spikes.exp_float32(np.float32(80.0))

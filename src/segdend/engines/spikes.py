@@ -8,11 +8,12 @@ vectorises:
 * **Input pixels** keep their rate φ_max·x for a whole example, so their CDF values
   F_0 ≤ F_1 ≤ … are computed once per example, with the same floating-point operations, in the
   same order, as the scalar inversion; a count is then the number of thresholds below u.
-* **Hidden neurons** change rate every step. Their rate comes from a vectorised e^x
-  (:func:`exp_vector`, relative error below 1e-15) and the count is decided from the bounds
-  1 − r ≤ e^{−r} ≤ 1 − r + r²/2 and e^{−r}(1 + r) ≥ 1 − r²/2 with a margin of 1e-12, far larger
-  than that error. Only draws within the margin of a bound (about 1 % of them) are recomputed
-  exactly, with the library's e^x.
+* **Hidden neurons** change rate every step. Only the candidates (u > e^{−φ_max}; every other
+  neuron cannot spike) get a rate: φ_max σ(V) and the CDF values F_0..F_3 are computed in float32
+  vector arithmetic (:func:`poisson_cdf_float32`, absolute error below 1e-6), and the count is the
+  number of F_k below u. A draw within MARGIN_FLOAT32 = 1e-5 of an F_k (about 1 in 2,000
+  candidates), beyond F_3, or with a NaN potential is recomputed exactly in float64 with the
+  library's e^x, so every count is the exact inversion's.
 """
 
 from __future__ import annotations
@@ -95,14 +96,19 @@ def exp_vector(x):
     vectorisable form.
 
     x = k ln 2 + r with |r| ≤ ln(2)/2 (Cody–Waite), e^r by its Taylor polynomial to r^13
-    (remainder < 2e-17), 2^k built from its bits.
+    (remainder < 2e-17, evaluated by Estrin's scheme), 2^k built from its bits.
     """
     clamped = min(max(x, -708.0), 708.0)
     k = math.floor(clamped * _LOG2E + 0.5)
     r = (clamped - k * _LN2_HI) - k * _LN2_LO
-    p = _INV_FACTORIALS[13]
-    for n in range(12, -1, -1):  # Horner; a constant trip count, unrolled by the compiler
-        p = p * r + _INV_FACTORIALS[n]
+    a = _INV_FACTORIALS  # Estrin's scheme: a shorter dependency chain than Horner's
+    r2 = r * r
+    r4 = r2 * r2
+    s0 = (a[0] + a[1] * r) + (a[2] + a[3] * r) * r2
+    s1 = (a[4] + a[5] * r) + (a[6] + a[7] * r) * r2
+    s2 = (a[8] + a[9] * r) + (a[10] + a[11] * r) * r2
+    s3 = a[12] + a[13] * r
+    p = (s0 + s1 * r4) + (s2 + s3 * r4) * (r4 * r4)
     value = p * _float_from_bits((np.int64(k) + 1023) << 52)
     return value if x == x else x  # NaN stays NaN
 
@@ -192,14 +198,76 @@ def input_spikes(key, pixel_idx, pixel_rate, pixel_p0, thresholds, counts, spike
     return n_spikes
 
 
+@intrinsic
+def _float32_from_bits(typingctx, bits):
+    """Reinterpret the bits of an int32 as a float32 (vectorisable, unlike a view)."""
+    sig = types.float32(types.int32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return sig, codegen
+
+
+# float32 constants: a Python float in an expression would promote float32 arithmetic to float64.
+_F32 = np.float32
+_F32_LOG2E = _F32(_LOG2E)
+_F32_LN2_HI = _F32(0.693359375)  # 355/512: k · _F32_LN2_HI is exact for |k| < 2^15
+_F32_LN2_LO = _F32(math.log(2.0) - 0.693359375)
+_F32_CLAMP = _F32(80.0)
+_F32_ONE = _F32(1.0)
+_F32_HALF = _F32(0.5)
+_F32_THIRD = _F32(1.0 / 3.0)
+_F32_FOUR = _F32(4.0)
+_F32_INV_FACTORIALS = tuple(_F32(1.0 / math.factorial(n)) for n in range(8))
+#: Distance (in probability) within which a float32 decision is recomputed exactly. The float32
+#: CDF values carry an absolute error below 1e-6 (rounding of V, u and each operation, and the
+#: degree-7 exponential), so a draw farther than this from every one is decided correctly.
+MARGIN_FLOAT32 = _F32(1e-5)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def exp_float32(x):
+    """e^x in float32 for |x| ≤ 80 (clamped beyond), relative error below 1e-6, vectorisable.
+
+    Used only where a decision is checked against a margin (:func:`hidden_spikes`).
+    """
+    clamped = min(max(x, -_F32_CLAMP), _F32_CLAMP)
+    k = np.floor(clamped * _F32_LOG2E + _F32_HALF)
+    r = (clamped - k * _F32_LN2_HI) - k * _F32_LN2_LO
+    a = _F32_INV_FACTORIALS
+    r2 = r * r
+    p = ((a[0] + a[1] * r) + (a[2] + a[3] * r) * r2) + (
+        (a[4] + a[5] * r) + (a[6] + a[7] * r) * r2) * (r2 * r2)
+    return p * _float32_from_bits((np.int32(k) + np.int32(127)) << np.int32(23))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def poisson_cdf_float32(v, rate_max):
+    """F_0 … F_3 of a Poisson count with rate φ_max σ(V), in float32 (absolute error < 1e-6).
+
+    ``rate_max`` is φ_max as a float32. Vectorisable; used for decisions with a margin.
+    """
+    rate = rate_max / (_F32_ONE + exp_float32(-_F32(v)))
+    p = exp_float32(-rate)
+    f0 = p
+    p = p * rate
+    f1 = f0 + p
+    p = p * rate * _F32_HALF
+    f2 = f1 + p
+    p = p * rate * _F32_THIRD
+    return f0, f1, f2, f2 + p
+
+
 @njit(cache=True, error_model="numpy", inline="never", fastmath={"contract"})
 def hidden_spikes(key, v_soma, n, max_rate, scratch, candidates, spikes_idx, spikes_count):
     """Spike counts of a population with rates φ_max σ(V) at one step; returns how many spiked.
 
     ``scratch`` is a (4, n + 32) work array and ``candidates`` an int64 work array of length n.
     Every rate is at most φ_max, so a uniform number u ≤ e^{−φ_max} means no spike for certain:
-    only the other neurons (the candidates, about 18 % at φ_max = 0.2) get a rate. NaN potentials
-    are always computed exactly (they give no spike).
+    only the other neurons (the candidates, about 18 % at φ_max = 0.2) get a rate, first in
+    float32 (:func:`poisson_cdf_float32`); draws near a decision boundary and NaN potentials are
+    computed exactly (NaN gives no spike).
     """
     uniforms, decided, cand_v, cand_u = scratch[0], scratch[1], scratch[2], scratch[3]
     for i in range(n):
@@ -216,25 +284,17 @@ def hidden_spikes(key, v_soma, n, max_rate, scratch, candidates, spikes_idx, spi
     for c in range(n_cand, n_pad):
         cand_v[c] = 0.0
         cand_u[c] = 0.0
+    rate_max = _F32(max_rate)
     for c in range(n_pad):
-        # rate, e^{−rate} and the CDF values F_0..F_3 in vectorised arithmetic; the count is the
-        # number of F_k below u unless u lies within MARGIN of one of them (then: exactly)
+        # the count is the number of F_k below u unless u lies within MARGIN_FLOAT32 of one of
+        # them, or beyond F_3, or V is NaN (then it is computed exactly below)
         v = cand_v[c]
-        u = cand_u[c]
-        rate = max_rate / (1.0 + exp_vector(-v))
-        p = exp_vector(-rate)
-        f0 = p
-        p = p * rate
-        f1 = f0 + p
-        p = p * rate * 0.5
-        f2 = f1 + p
-        p = p * rate * (1.0 / 3.0)
-        f3 = f2 + p
-        count = (np.float64(u > f0) + np.float64(u > f1)) + (
-            np.float64(u > f2) + np.float64(u > f3))
-        near = ((abs(u - f0) <= MARGIN) | (abs(u - f1) <= MARGIN)) | (
-            (abs(u - f2) <= MARGIN) | (abs(u - f3) <= MARGIN))
-        exact = near | (count == 4.0) | (v != v)
+        u = _F32(cand_u[c])
+        f0, f1, f2, f3 = poisson_cdf_float32(v, rate_max)
+        count = (_F32(u > f0) + _F32(u > f1)) + (_F32(u > f2) + _F32(u > f3))
+        near = ((abs(u - f0) <= MARGIN_FLOAT32) | (abs(u - f1) <= MARGIN_FLOAT32)) | (
+            (abs(u - f2) <= MARGIN_FLOAT32) | (abs(u - f3) <= MARGIN_FLOAT32))
+        exact = near | (count == _F32_FOUR) | (v != v)
         decided[c] = -1.0 if exact else count
     n_spikes = 0
     for c in range(n_cand):
