@@ -75,6 +75,35 @@ def trace_coefficients(length, w0, kernel):
 
 
 @njit(cache=True, error_model="numpy")
+def readout_coefficients(length, w0, flags, consts):
+    """γ(τ): the weight of a last-hidden-layer spike at phase step τ in the output's window sum.
+
+    Used by test phases in which nothing reads the output's spikes (no apical input to the somata,
+    g_A = 0). The output soma is then linear in its basal input: V(t) = a V(t−1) + g_D V^b(t) with
+    a = 1 − g_L − g_D, from rest, and V^b(t) = Σ_lag κ_lag d(t − lag) + b with
+    κ_lag = (e^{−(lag+1)/τ_L} − e^{−(lag+1)/τ_s})/(τ_L − τ_s) and d(t) = W h(t) (PAPER.md §1.4).
+    So Σ_{t in window} V(t) = Σ_t β(t) V^b(t) with β(t) = g_D Σ_{t' ≥ max(t, w0)} a^{t'−t}, and a
+    spike of count c at step τ adds c · γ(τ) · (its column of W), γ(τ) = Σ_lag κ_lag β(τ + lag).
+    Returns γ (length ``length``) and Σ_t β(t), the weight of the bias.
+    """
+    g_l, g_d = consts[C_GL], consts[C_GD]
+    a = 1.0 - g_l - g_d
+    beta = np.zeros(length)
+    tail = 0.0  # Σ_{t' ≥ t, t' ≥ w0} a^{t'−t}
+    for t in range(length - 1, -1, -1):
+        tail = a * tail + (1.0 if t >= w0 else 0.0)
+        beta[t] = g_d * tail
+    n_lags = flags[F_M] if flags[F_TRUNCATED] == 1 else length
+    d_long, d_short, inv_tau = consts[C_DL], consts[C_DS], consts[C_INV_TAU]
+    gamma = np.zeros(length)
+    for lag in range(min(n_lags, length)):
+        kappa = (d_long ** (lag + 1) - d_short ** (lag + 1)) * inv_tau
+        for tau in range(length - lag):
+            gamma[tau] += kappa * beta[tau + lag]
+    return gamma, beta.sum()
+
+
+@njit(cache=True, error_model="numpy")
 def rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, dfast, flags,
                    consts, head):
     """Recompute every stored drive from the spike history and the current weights.
@@ -200,6 +229,12 @@ def run_phase(
     apical_in_soma = g_a != 0.0
     output_spikes_needed = learning >= 1 or apical_in_soma
     coef = trace_coefficients(length, w0, kernel) if truncated else np.zeros(1)
+    # A test phase whose output spikes nothing reads: the output's window sum is linear in the
+    # last hidden layer's spikes, so they are summed with their weights γ(τ) (in sbar_acc)
+    # instead of being simulated through the output layer (readout_coefficients).
+    readout = learning == 0 and not output_spikes_needed and spiking_ff
+    gamma, bias_weight = (readout_coefficients(length, w0, flags, consts) if readout
+                          else (np.zeros(1), 0.0))
     fb_window = np.zeros((flags[F_PLATEAU_MAX] + 1 if stochastic else 1, n_out))
     # Spikes emitted before this phase that still reach the window (only if it starts early).
     if truncated and learning == 1 and w0 < m - 1:
@@ -250,6 +285,8 @@ def run_phase(
                         for o in range(n_out):
                             fb_window[d, o] += fb_signal[o]
         for p in range(n_pop):
+            if readout and p == out:
+                break
             n = sizes[p]
             off = pop_off[p]
             has_post = p < out
@@ -374,6 +411,12 @@ def run_phase(
             else:
                 n_spikes = hidden_spikes(key, v_soma, n, phi, decided, pixel_counts,
                                          spikes_idx, spikes_count)
+            if readout and p == out - 1:
+                weight = gamma[step]
+                v_read = sbar_acc[off : off + n]
+                for s_i in range(n_spikes):
+                    v_read[spikes_idx[s_i]] += float(spikes_count[s_i]) * weight
+                continue
             if truncated:
                 ring_n[hrow, p] = n_spikes
             for s_i in range(n_spikes):
@@ -430,6 +473,18 @@ def run_phase(
                         v_w = WT[w + i * n_post : w + (i + 1) * n_post]
                         for j in range(n_post):
                             v_out[j] += rate * v_w[j]
+    if readout:
+        off, n, o0 = pop_off[out - 1], sizes[out - 1], pop_off[out]
+        w = w_off[out - 1]
+        v_acc = soma_acc[o0 : o0 + n_out]
+        for j in range(n_out):
+            v_acc[j] = bias[o0 + j] * bias_weight
+        for i in range(n):
+            g = sbar_acc[off + i]
+            if g != 0.0:
+                v_w = WT[w + i * n_out : w + (i + 1) * n_out]
+                for j in range(n_out):
+                    v_acc[j] += g * v_w[j]
     if learning >= 1 and not apical_in_soma:
         # Σ_window V^{ka} = Y^k Σ_window s^{out} + (window length) c^k, per neuron's window
         for p in range(1, out):
@@ -760,7 +815,7 @@ def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, 
             no_offsets, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
             test_flags, hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate,
             head,
-            soma_acc, dummy, dummy, small, small, scratch, np.zeros(n_out),
+            soma_acc, np.zeros(total), dummy, small, small, scratch, np.zeros(n_out),
             np.zeros(sizes.max()), np.zeros((4, sizes.max() + 32)), np.zeros(sizes.max(), np.int64),
             np.zeros(sizes.max(), np.int64), np.zeros(sizes.max(), np.int64),
             np.zeros(sizes.max()),
