@@ -19,7 +19,7 @@ def _sigmoid(v: np.ndarray) -> np.ndarray:
 def _hidden(key: int, v: np.ndarray, max_rate: float) -> np.ndarray:
     n = v.size
     scratch = np.zeros((4, n + 32))
-    candidates = np.zeros(n, np.int64)
+    candidates = np.zeros(n + 8, np.int64)
     idx = np.zeros(n, np.int64)
     count = np.zeros(n, np.int64)
     n_spikes = spikes.hidden_spikes(np.uint64(key), v, n, max_rate, scratch, candidates, idx,
@@ -116,3 +116,36 @@ def test_exp_float32_relative_error():
     got = np.array([spikes.exp_float32(value) for value in x], dtype=np.float64)
     np.testing.assert_allclose(got, np.exp(x.astype(np.float64)), rtol=1e-6, atol=0.0)
     assert spikes.exp_float32(np.float32(1e9)) == spikes.exp_float32(np.float32(80.0))
+
+
+def test_select_above8_vector_and_scalar_forms_agree():
+    """The vector-compress selection keeps exactly the entries above the threshold, in order."""
+    from numba import njit
+
+    from segdend.engines import simd
+
+    @njit
+    def select_all(u, v, threshold, out_idx, out_u, out_v):
+        pos = 0
+        for g in range(0, u.shape[0] - 7, 8):
+            pos += simd.select_above8(u, v, g, threshold, out_idx, out_u, out_v, pos)
+        return pos
+
+    generator = np.random.default_rng(8)
+    u = generator.random(800)
+    u[::13] = np.nan
+    v = generator.normal(size=800)
+    threshold = math.exp(-0.2)
+    out = (np.zeros(808, np.int64), np.zeros(808), np.zeros(808))
+    count = select_all(u, v, threshold, *out)
+    keep = np.nonzero(u > threshold)[0]
+    assert count == keep.size > 100
+    np.testing.assert_array_equal(out[0][:count], keep)
+    np.testing.assert_array_equal(out[1][:count], u[keep])
+    np.testing.assert_array_equal(out[2][:count], v[keep])
+    scalar = (np.zeros(808, np.int64), np.zeros(808), np.zeros(808))
+    pos = 0
+    for g in range(0, 800, 8):
+        pos += simd.select_above8_scalar(u, v, g, threshold, *scalar, pos)
+    assert pos == count
+    np.testing.assert_array_equal(scalar[0][:pos], out[0][:count])

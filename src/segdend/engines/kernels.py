@@ -729,7 +729,7 @@ def train_spiking(
     stochastic = flags[F_STOCHASTIC] == 1
     basal = np.zeros(sizes.max())
     decided = np.zeros((4, sizes.max() + 32))
-    pixel_counts = np.zeros(sizes.max(), np.int64)
+    pixel_counts = np.zeros(sizes.max() + 32, np.int64)
     spikes_idx = np.zeros(sizes.max(), np.int64)
     spikes_count = np.zeros(sizes.max(), np.int64)
     apical_buf = np.zeros(sizes.max())
@@ -816,8 +816,9 @@ def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, 
             test_flags, hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate,
             head,
             soma_acc, np.zeros(total), dummy, small, small, scratch, np.zeros(n_out),
-            np.zeros(sizes.max()), np.zeros((4, sizes.max() + 32)), np.zeros(sizes.max(), np.int64),
-            np.zeros(sizes.max(), np.int64), np.zeros(sizes.max(), np.int64),
+            np.zeros(sizes.max()), np.zeros((4, sizes.max() + 32)),
+            np.zeros(sizes.max() + 32, np.int64), np.zeros(sizes.max(), np.int64),
+            np.zeros(sizes.max(), np.int64),
             np.zeros(sizes.max()),
         )
         for j in range(n_out):
