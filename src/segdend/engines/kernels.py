@@ -292,9 +292,12 @@ def run_phase(
             has_post = p < out
             v_soma = soma[off : off + n]
             # ---- dendrites and soma of layer k = p − 1
-            if p > 0:
-                k = p - 1
-                summed = False
+            # (a hidden layer without apical input per step was updated in the drive pass of
+            # layer p − 1 below, with its window sum)
+            soma_fused = spiking_ff and 0 < p < out and not apical_per_step
+            summed = soma_fused and in_window and learning >= 1  # window sum already added
+            k = p - 1  # the layer of population p
+            if p > 0 and not soma_fused:
                 v_basal = basal[:n]
                 v_bias = bias[off : off + n]
                 if spiking_ff:
@@ -361,6 +364,7 @@ def run_phase(
                             )
                         v += -g_l * v + g_d * (v_basal[j] - v) + current
                         v_soma[j] = v
+            if p > 0:
                 if learning >= 1 or p == out:
                     if step == length - 1:
                         # NaN and inf persist, so checking each phase's last step suffices
@@ -380,7 +384,7 @@ def run_phase(
             n_post = sizes[p + 1] if has_post else 0
             w = w_off[p] if has_post else 0
             v_out = scratch[post : post + n_post]  # this step's drive onto layer p + 1
-            if not (truncated and spiking_ff):  # (the ring update below leaves it zero)
+            if not spiking_ff:  # (the drive updates below leave it zero)
                 for j in range(n_post):
                     v_out[j] = 0.0
             if truncated:  # clear the ring row's spikes of M steps ago (listed, not scanned)
@@ -443,20 +447,45 @@ def run_phase(
                         v_sbar[i] += (v_slow[i] - v_fast[i]) * inv_tau
             if has_post and spiking_ff:
                 v_ds, v_df = dslow[post : post + n_post], dfast[post : post + n_post]
+                # A hidden layer p + 1 without apical input per step: its basal potential, soma
+                # (and window sum) are updated in this pass, from the new A (same operations).
+                fuse = p + 1 < out and not apical_per_step
+                sum_next = fuse and in_window and learning >= 1
+                v_next, v_bias_next = soma[post : post + n_post], bias[post : post + n_post]
+                v_acc_next = soma_acc[post : post + n_post]
                 if truncated:
                     # A ← e^{−1/τ}(A − e^{−M/τ} d(t − M) + d(t)); d(t) replaces d(t − M) in the ring
                     v_ring = drive[hrow, post : post + n_post]
                     long_m, short_m = consts[C_DL_M], consts[C_DS_M]
                     for j in range(n_post):
                         expiring, new = v_ring[j], v_out[j]
-                        v_ds[j] = d_long * ((v_ds[j] - long_m * expiring) + new)
-                        v_df[j] = d_short * ((v_df[j] - short_m * expiring) + new)
+                        a_long = d_long * ((v_ds[j] - long_m * expiring) + new)
+                        a_short = d_short * ((v_df[j] - short_m * expiring) + new)
+                        v_ds[j] = a_long
+                        v_df[j] = a_short
                         v_ring[j] = new
                         v_out[j] = 0.0
+                        if fuse:
+                            v = v_next[j]
+                            v += -g_l * v + g_b * (
+                                ((a_long - a_short) * inv_tau + v_bias_next[j]) - v)
+                            v_next[j] = v
+                            if sum_next:
+                                v_acc_next[j] += v
                 else:
                     for j in range(n_post):
-                        v_ds[j] = d_long * (v_ds[j] + v_out[j])
-                        v_df[j] = d_short * (v_df[j] + v_out[j])
+                        a_long = d_long * (v_ds[j] + v_out[j])
+                        a_short = d_short * (v_df[j] + v_out[j])
+                        v_ds[j] = a_long
+                        v_df[j] = a_short
+                        v_out[j] = 0.0
+                        if fuse:
+                            v = v_next[j]
+                            v += -g_l * v + g_b * (
+                                ((a_long - a_short) * inv_tau + v_bias_next[j]) - v)
+                            v_next[j] = v
+                            if sum_next:
+                                v_acc_next[j] += v
             if has_post and not spiking_ff:
                 # instantaneous rates as feedforward input (code option): a dense drive
                 n_in = image_idx.shape[0] if p == 0 else n
