@@ -18,7 +18,7 @@ def _sigmoid(v: np.ndarray) -> np.ndarray:
 
 def _hidden(key: int, v: np.ndarray, max_rate: float) -> np.ndarray:
     n = v.size
-    scratch = np.zeros((4, n + 32))
+    scratch = np.zeros((3, n + 32), np.float32)
     candidates = np.zeros(n + 8, np.int64)
     idx = np.zeros(n, np.int64)
     count = np.zeros(n, np.int64)
@@ -118,34 +118,25 @@ def test_exp_float32_relative_error():
     assert spikes.exp_float32(np.float32(1e9)) == spikes.exp_float32(np.float32(80.0))
 
 
-def test_select_above8_vector_and_scalar_forms_agree():
-    """The vector-compress selection keeps exactly the entries above the threshold, in order."""
-    from numba import njit
-
+def test_draw_candidates8_vector_and_scalar_forms_agree_with_rng():
+    """The vector form draws rng's uniform numbers and keeps exactly those above the threshold,
+    in order; its scalar twin (for an LLVM without vector compress) gives the same."""
     from segdend.engines import simd
 
-    @njit
-    def select_all(u, v, threshold, out_idx, out_u, out_v):
-        pos = 0
-        for g in range(0, u.shape[0] - 7, 8):
-            pos += simd.select_above8(u, v, g, threshold, out_idx, out_u, out_v, pos)
-        return pos
-
-    generator = np.random.default_rng(8)
-    u = generator.random(800)
-    u[::13] = np.nan
-    v = generator.normal(size=800)
+    key = rng.derive_key(3, 1, 17)
+    n = 800
+    u = rng.uniforms(key, n)
+    v = np.random.default_rng(8).normal(size=n)
+    v[::13] = np.nan
     threshold = math.exp(-0.2)
-    out = (np.zeros(808, np.int64), np.zeros(808), np.zeros(808))
-    count = select_all(u, v, threshold, *out)
     keep = np.nonzero(u > threshold)[0]
-    assert count == keep.size > 100
-    np.testing.assert_array_equal(out[0][:count], keep)
-    np.testing.assert_array_equal(out[1][:count], u[keep])
-    np.testing.assert_array_equal(out[2][:count], v[keep])
-    scalar = (np.zeros(808, np.int64), np.zeros(808), np.zeros(808))
-    pos = 0
-    for g in range(0, 800, 8):
-        pos += simd.select_above8_scalar(u, v, g, threshold, *scalar, pos)
-    assert pos == count
-    np.testing.assert_array_equal(scalar[0][:pos], out[0][:count])
+    for draw in (simd.draw_candidates8_compiled, simd.draw_candidates8_scalar):
+        out = (np.zeros(n + 8, np.int64), np.zeros(n + 8, np.float32),
+               np.zeros(n + 8, np.float32))
+        count = 0
+        for start in range(0, n, 8):
+            count += draw(np.uint64(key), v, start, threshold, *out, count)
+        assert count == keep.size > 100
+        np.testing.assert_array_equal(out[0][:count], keep)
+        np.testing.assert_array_equal(out[1][:count], u[keep].astype(np.float32))
+        np.testing.assert_array_equal(out[2][:count], v[keep].astype(np.float32))

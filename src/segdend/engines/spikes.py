@@ -23,47 +23,13 @@ import math
 import numpy as np
 from numba import njit
 
-from segdend.engines.simd import float32_from_bits, float_from_bits, select_above8
-from segdend.rng import _M1, _M2, GOLDEN
-
-_U_GOLDEN = np.uint64(GOLDEN)
-_U_M1 = np.uint64(_M1)
-_U_M2 = np.uint64(_M2)
-_U_IV = np.uint64(0x6A09E667F3BCC909)
-_U11 = np.uint64(11)
-_U27 = np.uint64(27)
-_U30 = np.uint64(30)
-_U31 = np.uint64(31)
-_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+from segdend.engines.counters import uniform
+from segdend.engines.simd import draw_candidates8, float32_from_bits, float_from_bits
 
 #: Distance (in probability) from a bound within which a count is computed exactly.
 MARGIN = 1e-12
 #: CDF thresholds kept per input pixel: counts up to this many are decided by comparisons.
 INPUT_THRESHOLDS = 4
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def mix64(x):
-    """SplitMix64 output function (uint64 in, uint64 out)."""
-    x = (x ^ (x >> _U30)) * _U_M1
-    x = (x ^ (x >> _U27)) * _U_M2
-    return x ^ (x >> _U31)
-
-
-@njit(cache=True, error_model="numpy")
-def derive_key3(a, b, c):
-    """``rng.derive_key(a, b, c)`` in compiled form."""
-    key = _U_IV
-    key = mix64(key ^ mix64(np.uint64(a) + _U_GOLDEN))
-    key = mix64(key ^ mix64(np.uint64(b) + _U_GOLDEN))
-    key = mix64(key ^ mix64(np.uint64(c) + _U_GOLDEN))
-    return key
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def uniform(key, j):
-    """The uniform number of neuron j under ``key`` (``rng.uniforms``)."""
-    return float(mix64(key + np.uint64(j + 1) * _U_GOLDEN) >> _U11) * _UNIT
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -196,6 +162,8 @@ _F32_ONE = _F32(1.0)
 _F32_HALF = _F32(0.5)
 _F32_THIRD = _F32(1.0 / 3.0)
 _F32_FOUR = _F32(4.0)
+_F32_ZERO = _F32(0.0)
+_F32_MINUS_ONE = _F32(-1.0)
 _F32_INV_FACTORIALS = tuple(_F32(1.0 / math.factorial(n)) for n in range(8))
 #: Distance (in probability) within which a float32 decision is recomputed exactly. The float32
 #: CDF values carry an absolute error below 1e-6 (rounding of V, u and each operation, and the
@@ -240,52 +208,50 @@ def poisson_cdf_float32(v, rate_max):
 def hidden_spikes(key, v_soma, n, max_rate, scratch, candidates, spikes_idx, spikes_count):
     """Spike counts of a population with rates φ_max σ(V) at one step; returns how many spiked.
 
-    ``scratch`` is a (4, n + 32) work array and ``candidates`` an int64 work array of length
-    n + 8.
-    Every rate is at most φ_max, so a uniform number u ≤ e^{−φ_max} means no spike for certain:
-    only the other neurons (the candidates, about 18 % at φ_max = 0.2) get a rate, first in
-    float32 (:func:`poisson_cdf_float32`); draws near a decision boundary and NaN potentials are
-    computed exactly (NaN gives no spike).
+    ``scratch`` is a float32 (3, n + 32) work array and ``candidates`` an int64 work array of
+    length n + 8. Every rate is at most φ_max, so a uniform number u ≤ e^{−φ_max} means no spike
+    for certain: only the other neurons (the candidates, about 18 % at φ_max = 0.2) get a rate,
+    first in float32 (:func:`poisson_cdf_float32`); draws near a decision boundary and NaN
+    potentials are computed exactly (NaN gives no spike).
     """
-    uniforms, decided, cand_v, cand_u = scratch[0], scratch[1], scratch[2], scratch[3]
-    for i in range(n):
-        uniforms[i] = uniform(key, i)
+    cand_u, cand_v, decided = scratch[0], scratch[1], scratch[2]
     no_spike_below = math.exp(-max_rate)
-    # the candidates' indices, potentials and uniform numbers, gathered eight neurons at a time
+    # the candidates' indices, uniform numbers and potentials, eight neurons at a time
     whole = n - n % 8
     n_cand = 0
     for g in range(0, whole, 8):
-        n_cand += select_above8(uniforms, v_soma, g, no_spike_below, candidates, cand_u, cand_v,
-                                n_cand)
+        n_cand += draw_candidates8(key, v_soma, g, no_spike_below, candidates, cand_u, cand_v,
+                                   n_cand)
     for i in range(whole, n):
+        u = uniform(key, i)
         candidates[n_cand] = i
-        cand_u[n_cand] = uniforms[i]
-        cand_v[n_cand] = v_soma[i]
-        n_cand += uniforms[i] > no_spike_below
+        cand_u[n_cand] = _F32(u)
+        cand_v[n_cand] = _F32(v_soma[i])
+        n_cand += u > no_spike_below
     n_pad = (n_cand + 31) & ~31  # whole vectors: no scalar remainder loop
     for c in range(n_cand, n_pad):
-        cand_v[c] = 0.0
-        cand_u[c] = 0.0
+        cand_v[c] = _F32_ZERO
+        cand_u[c] = _F32_ZERO
     rate_max = _F32(max_rate)
     for c in range(n_pad):
         # the count is the number of F_k below u unless u lies within MARGIN_FLOAT32 of one of
         # them, or beyond F_3, or V is NaN (then it is computed exactly below)
         v = cand_v[c]
-        u = _F32(cand_u[c])
+        u = cand_u[c]
         f0, f1, f2, f3 = poisson_cdf_float32(v, rate_max)
         count = (_F32(u > f0) + _F32(u > f1)) + (_F32(u > f2) + _F32(u > f3))
         near = ((abs(u - f0) <= MARGIN_FLOAT32) | (abs(u - f1) <= MARGIN_FLOAT32)) | (
             (abs(u - f2) <= MARGIN_FLOAT32) | (abs(u - f3) <= MARGIN_FLOAT32))
         exact = near | (count == _F32_FOUR) | (v != v)
-        decided[c] = -1.0 if exact else count
+        decided[c] = _F32_MINUS_ONE if exact else count
     n_spikes = 0
     for c in range(n_cand):
         i = candidates[c]
-        count = decided[c]
-        if count < 0.0:
-            rate = max_rate * sigmoid(cand_v[c])
-            count = poisson_tail(cand_u[c], rate, math.exp(-rate))
+        count = np.int64(decided[c])
+        if count < 0:  # in float64, from the potential and the uniform number themselves
+            rate = max_rate * sigmoid(v_soma[i])
+            count = poisson_tail(uniform(key, i), rate, math.exp(-rate))
         spikes_idx[n_spikes] = i
-        spikes_count[n_spikes] = int(count)
-        n_spikes += count > 0.0
+        spikes_count[n_spikes] = count
+        n_spikes += count > 0
     return n_spikes
