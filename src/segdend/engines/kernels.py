@@ -756,7 +756,7 @@ def train_spiking(
     errors_bp = np.zeros(total)
     stochastic = flags[F_STOCHASTIC] == 1
     basal = np.zeros(sizes.max())
-    decided = np.zeros((3, sizes.max() + 32), np.float32)
+    decided = np.zeros((4, sizes.max() + 32), np.float32)
     pixel_counts = np.zeros(sizes.max() + 32, np.int64)
     spikes_idx = np.zeros(sizes.max(), np.int64)
     spikes_count = np.zeros(sizes.max(), np.int64)
@@ -844,7 +844,7 @@ def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, 
             test_flags, hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate,
             head,
             soma_acc, np.zeros(total), dummy, small, small, scratch, np.zeros(n_out),
-            np.zeros(sizes.max()), np.zeros((3, sizes.max() + 32), np.float32),
+            np.zeros(sizes.max()), np.zeros((4, sizes.max() + 32), np.float32),
             np.zeros(sizes.max() + 32, np.int64), np.zeros(sizes.max(), np.int64),
             np.zeros(sizes.max(), np.int64),
             np.zeros(sizes.max()),

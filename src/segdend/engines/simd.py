@@ -4,7 +4,7 @@ the compiler vectorises or maps to single vector instructions (DESIGN.md "Engine
 * :func:`float_from_bits` / :func:`float32_from_bits`: reinterpret integer bits as a float (to
   build 2^k in a vectorised e^x).
 * :func:`draw_candidates8`: the uniform numbers of eight neurons and the stream compaction of
-  those that may spike. With LLVM ≥ 19 it uses the target-independent
+  the indices of those that may spike. With LLVM ≥ 19 it uses the target-independent
   ``llvm.experimental.vector.compress`` (one instruction on AVX-512, expanded by LLVM elsewhere);
   with an older LLVM a scalar loop of the same result is used instead.
 """
@@ -61,19 +61,15 @@ def _check_array(name, array, dtype):
 
 
 @intrinsic
-def _draw_candidates8_compress(typingctx, key, v, start, threshold, out_idx, out_u, out_v, pos):
-    _check_array("v", v, types.float64)
+def _draw_candidates8_compress(typingctx, key, start, threshold, uniforms, out_idx, pos):
+    _check_array("uniforms", uniforms, types.float32)
     _check_array("out_idx", out_idx, types.int64)
-    _check_array("out_u", out_u, types.float32)
-    _check_array("out_v", out_v, types.float32)
-    sig = types.int64(types.uint64, v, types.int64, types.float64, out_idx, out_u, out_v,
-                      types.int64)
+    sig = types.int64(types.uint64, types.int64, types.float64, uniforms, out_idx, types.int64)
 
     def codegen(context, builder, signature, args):
-        key_val, start_val, thr, pos_val = args[0], args[2], args[3], args[7]
-        v_arr, idx_arr, u_arr, vo_arr = (
-            context.make_array(signature.args[k])(context, builder, value=args[k])
-            for k in (1, 4, 5, 6))
+        key_val, start_val, thr, pos_val = args[0], args[1], args[2], args[5]
+        u_arr, idx_arr = (context.make_array(signature.args[k])(context, builder, value=args[k])
+                          for k in (3, 4))
         longs = ir.VectorType(ir.IntType(64), 8)
         doubles = ir.VectorType(ir.DoubleType(), 8)
         floats = ir.VectorType(ir.FloatType(), 8)
@@ -92,20 +88,17 @@ def _draw_candidates8_compress(typingctx, key, v, start, threshold, out_idx, out
         u = builder.fmul(builder.uitofp(builder.lshr(x, const(11)), doubles),
                          ir.Constant(doubles, [UNIT] * 8))
         mask = builder.fcmp_ordered(">", u, _splat(builder, thr, doubles))
-        pointer = builder.gep(v_arr.data, [start_val])
-        v = builder.load(builder.bitcast(pointer, doubles.as_pointer()), align=8)
-
-        def store_compressed(vector, array, suffix):
-            fnty = ir.FunctionType(vector.type, [vector.type, mask_type, vector.type])
-            compress = cgutils.get_or_insert_function(
-                builder.module, fnty, f"llvm.experimental.vector.compress.{suffix}")
-            packed = builder.call(compress, [vector, mask, ir.Constant(vector.type, ir.Undefined)])
-            target = builder.gep(array.data, [pos_val])
-            builder.store(packed, builder.bitcast(target, vector.type.as_pointer()), align=4)
-
-        store_compressed(index, idx_arr, "v8i64")
-        store_compressed(builder.fptrunc(u, floats), u_arr, "v8f32")
-        store_compressed(builder.fptrunc(v, floats), vo_arr, "v8f32")
+        # every u, as float32, at uniforms[start:]
+        target = builder.gep(u_arr.data, [start_val])
+        builder.store(builder.fptrunc(u, floats), builder.bitcast(target, floats.as_pointer()),
+                      align=4)
+        # the selected indices, in order, at out_idx[pos:] (all eight slots written)
+        fnty = ir.FunctionType(longs, [longs, mask_type, longs])
+        compress = cgutils.get_or_insert_function(
+            builder.module, fnty, "llvm.experimental.vector.compress.v8i64")
+        packed = builder.call(compress, [index, mask, ir.Constant(longs, ir.Undefined)])
+        target = builder.gep(idx_arr.data, [pos_val])
+        builder.store(packed, builder.bitcast(target, longs.as_pointer()), align=8)
         ctpop = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.IntType(8), [ir.IntType(8)]), "llvm.ctpop.i8")
         count = builder.call(ctpop, [builder.bitcast(mask, ir.IntType(8))])
@@ -120,14 +113,13 @@ def _signed(value: int) -> int:
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _draw_candidates8_scalar(key, v, start, threshold, out_idx, out_u, out_v, pos):
+def _draw_candidates8_scalar(key, start, threshold, uniforms, out_idx, pos):
     count = 0
     for k in range(8):
         i = start + k
         u = uniform(key, i)
+        uniforms[i] = np.float32(u)
         out_idx[pos + count] = i
-        out_u[pos + count] = np.float32(u)
-        out_v[pos + count] = np.float32(v[i])
         count += u > threshold
     return count
 
@@ -137,24 +129,24 @@ _draw = _draw_candidates8_compress if HAS_VECTOR_COMPRESS else _draw_candidates8
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def draw_candidates8(key, v, start, threshold, out_idx, out_u, out_v, pos):
-    """Uniform numbers u_j (``rng.uniforms`` under ``key``) of neurons j = start … start + 7, and
-    of those with u_j > threshold, in order: j, u_j and v[j] (both as float32) go to
-    ``out_*[pos:]``; returns how many.
+def draw_candidates8(key, start, threshold, uniforms, out_idx, pos):
+    """Uniform numbers u_j (``rng.uniforms`` under ``key``) of neurons j = start … start + 7: all
+    of them (as float32) go to ``uniforms[start:]``, and the indices j with u_j > threshold, in
+    order, to ``out_idx[pos:]``; returns how many were selected.
 
-    All eight slots ``out_*[pos : pos + 8]`` may be written, so outputs need 8 entries of slack.
+    All eight slots ``out_idx[pos : pos + 8]`` may be written (8 entries of slack needed).
     """
-    return _draw(key, v, start, threshold, out_idx, out_u, out_v, pos)
+    return _draw(key, start, threshold, uniforms, out_idx, pos)
 
 
 @njit(cache=True, error_model="numpy")
-def draw_candidates8_scalar(key, v, start, threshold, out_idx, out_u, out_v, pos):
+def draw_candidates8_compiled(key, start, threshold, uniforms, out_idx, pos):
+    """:func:`draw_candidates8` callable from Python (for tests)."""
+    return _draw(key, start, threshold, uniforms, out_idx, pos)
+
+
+@njit(cache=True, error_model="numpy")
+def draw_candidates8_scalar(key, start, threshold, uniforms, out_idx, pos):
     """The scalar form of :func:`draw_candidates8` (used with an LLVM older than 19; tested
     against the vector form)."""
-    return _draw_candidates8_scalar(key, v, start, threshold, out_idx, out_u, out_v, pos)
-
-
-@njit(cache=True, error_model="numpy")
-def draw_candidates8_compiled(key, v, start, threshold, out_idx, out_u, out_v, pos):
-    """:func:`draw_candidates8` callable from Python (for tests)."""
-    return _draw(key, v, start, threshold, out_idx, out_u, out_v, pos)
+    return _draw_candidates8_scalar(key, start, threshold, uniforms, out_idx, pos)

@@ -208,26 +208,28 @@ def poisson_cdf_float32(v, rate_max):
 def hidden_spikes(key, v_soma, n, max_rate, scratch, candidates, spikes_idx, spikes_count):
     """Spike counts of a population with rates φ_max σ(V) at one step; returns how many spiked.
 
-    ``scratch`` is a float32 (3, n + 32) work array and ``candidates`` an int64 work array of
+    ``scratch`` is a float32 (4, n + 32) work array and ``candidates`` an int64 work array of
     length n + 8. Every rate is at most φ_max, so a uniform number u ≤ e^{−φ_max} means no spike
     for certain: only the other neurons (the candidates, about 18 % at φ_max = 0.2) get a rate,
     first in float32 (:func:`poisson_cdf_float32`); draws near a decision boundary and NaN
     potentials are computed exactly (NaN gives no spike).
     """
-    cand_u, cand_v, decided = scratch[0], scratch[1], scratch[2]
+    uniforms, cand_u, cand_v, decided = scratch[0], scratch[1], scratch[2], scratch[3]
     no_spike_below = math.exp(-max_rate)
-    # the candidates' indices, uniform numbers and potentials, eight neurons at a time
+    # every uniform number (float32) and the candidates' indices, eight neurons at a time
     whole = n - n % 8
     n_cand = 0
     for g in range(0, whole, 8):
-        n_cand += draw_candidates8(key, v_soma, g, no_spike_below, candidates, cand_u, cand_v,
-                                   n_cand)
+        n_cand += draw_candidates8(key, g, no_spike_below, uniforms, candidates, n_cand)
     for i in range(whole, n):
         u = uniform(key, i)
         candidates[n_cand] = i
-        cand_u[n_cand] = _F32(u)
-        cand_v[n_cand] = _F32(v_soma[i])
+        uniforms[i] = _F32(u)
         n_cand += u > no_spike_below
+    for c in range(n_cand):  # gathered: the loop below then runs on contiguous float32 arrays
+        i = candidates[c]
+        cand_u[c] = uniforms[i]
+        cand_v[c] = _F32(v_soma[i])
     n_pad = (n_cand + 31) & ~31  # whole vectors: no scalar remainder loop
     for c in range(n_cand, n_pad):
         cand_v[c] = _F32_ZERO
