@@ -14,6 +14,9 @@ this module only changes *how* they are computed:
   accumulated at spike time: a spike at step τ adds count × Σ_{t in window} κ(t − τ + 1).
 * **Counter-based spikes.** The same hash and counts as :mod:`segdend.rng`, drawn in
   :mod:`segdend.engines.spikes`.
+* **Test readout.** In a test phase whose output spikes nothing reads (g_A = 0), the output soma
+  is linear in its input, so its window mean is a weighted sum of the last hidden layer's spikes
+  (:func:`readout_coefficients`) and the output layer is not stepped.
 * **Sparse spike history.** With the truncated kernel, each ring row of spike counts keeps the list
   of its non-zero entries, so clearing a row and the drive corrections after an update touch only
   the neurons that spiked.

@@ -9,11 +9,12 @@ vectorises:
   F_0 ≤ F_1 ≤ … are computed once per example, with the same floating-point operations, in the
   same order, as the scalar inversion; a count is then the number of thresholds below u.
 * **Hidden neurons** change rate every step. Only the candidates (u > e^{−φ_max}; every other
-  neuron cannot spike) get a rate: φ_max σ(V) and the CDF values F_0..F_3 are computed in float32
-  vector arithmetic (:func:`poisson_cdf_float32`, absolute error below 1e-6), and the count is the
-  number of F_k below u. A draw within MARGIN_FLOAT32 = 1e-5 of an F_k (about 1 in 2,000
-  candidates), beyond F_3, or with a NaN potential is recomputed exactly in float64 with the
-  library's e^x, so every count is the exact inversion's.
+  neuron cannot spike), selected eight at a time with their uniform numbers
+  (:func:`segdend.engines.simd.draw_candidates8`), get a rate: φ_max σ(V) and the CDF values
+  F_0..F_3 are computed in float32 vector arithmetic (:func:`poisson_cdf_float32`, absolute error
+  below 1e-6), and the count is the number of F_k below u. A draw within MARGIN_FLOAT32 = 1e-5 of
+  an F_k (about 1 candidate in 2,500), beyond F_3, or with a NaN potential is recomputed exactly
+  in float64 with the library's e^x, so every count is the exact inversion's.
 """
 
 from __future__ import annotations
