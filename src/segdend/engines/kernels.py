@@ -81,8 +81,9 @@ def readout_coefficients(length, w0, flags, consts):
     """γ(τ): the weight of a last-hidden-layer spike at phase step τ in the output's window sum.
 
     Used by test phases in which nothing reads the output's spikes (no apical input to the somata,
-    g_A = 0). The output soma is then linear in its basal input: V(t) = a V(t−1) + g_D V^b(t) with
-    a = 1 − g_L − g_D, from rest, and V^b(t) = Σ_lag κ_lag d(t − lag) + b with
+    g_A = 0). The output soma (Eq. 19, no teaching current) is then linear in its basal input:
+    V(t) = a V(t−1) + g_D V^b(t) with a = 1 − g_L − g_D, from rest, and
+    V^b(t) = Σ_lag κ_lag d(t − lag) + b with
     κ_lag = (e^{−(lag+1)/τ_L} − e^{−(lag+1)/τ_s})/(τ_L − τ_s) and d(t) = W h(t) (PAPER.md §1.4).
     So Σ_{t in window} V(t) = Σ_t β(t) V^b(t) with β(t) = g_D Σ_{t' ≥ max(t, w0)} a^{t'−t}, and a
     spike of count c at step τ adds c · γ(τ) · (its column of W), γ(τ) = Σ_lag κ_lag β(τ + lag).
@@ -194,6 +195,17 @@ def add_drive(WT, w, n_post, spikes_idx, spikes_count, n_spikes, v_out):
         w3 = WT[w + i3 * n_post : w + (i3 + 1) * n_post]
         for j in range(n_post):
             v_out[j] += (c1 * w1[j] + c2 * w2[j]) + c3 * w3[j]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _soma_step(v_soma, v_bias, v_acc, j, a_diff, inv_tau, g_l, g_b, add_to_window):
+    """One step of a hidden soma without apical input (Eq. 1): V^b = (A_L − A_s)/(τ_L − τ_s) + b,
+    V += −g_L V + g_B (V^b − V); optionally added to the window sum."""
+    v = v_soma[j]
+    v += -g_l * v + g_b * ((a_diff * inv_tau + v_bias[j]) - v)
+    v_soma[j] = v
+    if add_to_window:
+        v_acc[j] += v
 
 
 @njit(cache=True, error_model="numpy")
@@ -468,12 +480,8 @@ def run_phase(
                         v_ring[j] = new
                         v_out[j] = 0.0
                         if fuse:
-                            v = v_next[j]
-                            v += -g_l * v + g_b * (
-                                ((a_long - a_short) * inv_tau + v_bias_next[j]) - v)
-                            v_next[j] = v
-                            if sum_next:
-                                v_acc_next[j] += v
+                            _soma_step(v_next, v_bias_next, v_acc_next, j, a_long - a_short,
+                                       inv_tau, g_l, g_b, sum_next)
                 else:
                     for j in range(n_post):
                         a_long = d_long * (v_ds[j] + v_out[j])
@@ -482,12 +490,8 @@ def run_phase(
                         v_df[j] = a_short
                         v_out[j] = 0.0
                         if fuse:
-                            v = v_next[j]
-                            v += -g_l * v + g_b * (
-                                ((a_long - a_short) * inv_tau + v_bias_next[j]) - v)
-                            v_next[j] = v
-                            if sum_next:
-                                v_acc_next[j] += v
+                            _soma_step(v_next, v_bias_next, v_acc_next, j, a_long - a_short,
+                                       inv_tau, g_l, g_b, sum_next)
             if has_post and not spiking_ff:
                 # instantaneous rates as feedforward input (code option): a dense drive
                 n_in = image_idx.shape[0] if p == 0 else n
