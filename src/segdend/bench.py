@@ -182,7 +182,7 @@ def sweep_throughput(quick: bool, progress=print) -> list[dict]:
     rates = {}
     with tempfile.TemporaryDirectory(prefix="segdend-bench-sweep-") as tmp:
         path = Path(tmp) / "bench.toml"
-        path.write_text(SWEEP_TEXT.format(examples=10000 if quick else 60000))
+        path.write_text(SWEEP_TEXT.format(examples=5000 if quick else 60000))
         for workers in (1, 2):
             runs = sweep.load_sweep(path, Path(tmp) / f"w{workers}")
             began = time.perf_counter()

@@ -209,6 +209,14 @@ def _soma_step(v_soma, v_bias, v_acc, j, a_diff, inv_tau, g_l, g_b, add_to_windo
 
 
 @njit(cache=True, error_model="numpy")
+def runtime_ints():
+    """0, 1, 2 as run-time int64 values. A constant argument is typed as a literal, and Numba
+    compiles the callee once per literal: callers shared by the spiking and the rate mode take
+    these instead (a few seconds less compilation each)."""
+    return np.arange(3)
+
+
+@njit(cache=True, error_model="numpy")
 def run_phase(
     image_idx, image_rate, image_p0, image_thr, target, teaching, base_key, t_start, length,
     learning,
@@ -811,53 +819,54 @@ def train_spiking(
             angles[e] = update_weights(
                 sizes, pop_off, w_off, WT, bias, kernel, consts, flags, steps,
                 hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast,
-                soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, True, head,
+                soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, runtime_ints()[1] == 1,
+                head,
             )
     return images.shape[0], -1
+
+
+@njit(cache=True, error_model="numpy")
+def test_image(image, base_key, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
+               test_flags, length, out):
+    """Mean output somatic potential after settling of one test image, from rest, into ``out``."""
+    total = pop_off[-1] + sizes[-1]
+    n_out = sizes[-1]
+    rows = test_flags[F_M] if test_flags[F_TRUNCATED] == 1 else 1
+    hist = np.zeros((rows, total))
+    ring_idx = np.zeros((rows, total), np.int64)
+    ring_n = np.zeros((rows, sizes.shape[0]), np.int64)
+    drive = np.zeros((rows, total))
+    state = np.zeros((8, total))
+    small = np.zeros(n_out)
+    dummy = np.zeros(1)
+    soma_acc = state[5]
+    image_idx, image_rate, image_p0 = sparse_image(image, consts[C_MAX_RATE])
+    run_phase(
+        image_idx, image_rate, image_p0, input_thresholds(image_rate, image_p0), small, False,
+        base_key, 0, length, 0,
+        np.zeros(1, np.int64), sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
+        test_flags, hist, ring_idx, ring_n, state[0], state[1], drive, state[2], state[3],
+        state[4], np.zeros(n_out), np.zeros(1, np.int64),
+        soma_acc, state[6], dummy, small, small, state[7], np.zeros(n_out),
+        np.zeros(sizes.max()), np.zeros((4, sizes.max() + 32), np.float32),
+        np.zeros(sizes.max() + 32, np.int64), np.zeros(sizes.max() + 32, np.int64),
+        np.zeros(sizes.max() + 32, np.int64),
+        np.zeros(sizes.max()),
+    )
+    n_mean = length - window_start(length, test_flags)
+    o = pop_off[-1]
+    for j in range(n_out):
+        out[j] = soma_acc[o + j] / n_mean
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel,
                  consts, test_flags, length, out):
-    """Mean output somatic potential after settling, each image from rest, in parallel."""
-    total = pop_off[-1] + sizes[-1]
-    n_out = sizes[-1]
-    o = pop_off[-1]
-    m = test_flags[F_M]
-    truncated = test_flags[F_TRUNCATED] == 1
-    n_mean = length - window_start(length, test_flags)
+    """Mean output somatic potential after settling, each image from rest, in parallel (the
+    loop body is one call: Numba's parallel compilation is slow for large bodies)."""
     for e in prange(images.shape[0]):
-        hist = np.zeros((m if truncated else 1, total))
-        ring_idx = np.zeros((m if truncated else 1, total), np.int64)
-        ring_n = np.zeros((m if truncated else 1, sizes.shape[0]), np.int64)
-        slow = np.zeros(total)
-        fast = np.zeros(total)
-        drive = np.zeros((m if truncated else 1, total))
-        dslow = np.zeros(total)
-        dfast = np.zeros(total)
-        soma = np.zeros(total)
-        out_rate = np.zeros(n_out)
-        head = np.zeros(1, np.int64)
-        soma_acc = np.zeros(total)
-        scratch = np.zeros(total)
-        small = np.zeros(n_out)
-        dummy = np.zeros(1)
-        no_offsets = np.zeros(1, np.int64)
-        image_idx, image_rate, image_p0 = sparse_image(images[e], consts[C_MAX_RATE])
-        run_phase(
-            image_idx, image_rate, image_p0, input_thresholds(image_rate, image_p0), small, False,
-            base_keys[e], 0, length, 0,
-            no_offsets, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
-            test_flags, hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate,
-            head,
-            soma_acc, np.zeros(total), dummy, small, small, scratch, np.zeros(n_out),
-            np.zeros(sizes.max()), np.zeros((4, sizes.max() + 32), np.float32),
-            np.zeros(sizes.max() + 32, np.int64), np.zeros(sizes.max(), np.int64),
-            np.zeros(sizes.max(), np.int64),
-            np.zeros(sizes.max()),
-        )
-        for j in range(n_out):
-            out[e, j] = soma_acc[o + j] / n_mean
+        test_image(images[e], base_keys[e], sizes, pop_off, w_off, y_off, WT, bias, YT, cbias,
+                   kernel, consts, test_flags, length, out[e])
 
 
 @njit(cache=True, error_model="numpy")
@@ -882,6 +891,7 @@ def train_rate(
     rate_f = np.zeros(n_out)
     dummy2 = np.zeros((1, 1))
     dummy1 = np.zeros(1)
+    one = runtime_ints()[1]
     for e in range(images.shape[0]):
         for i in range(sizes[0]):
             sbar[i] = phi * images[e, i]
@@ -935,15 +945,15 @@ def train_rate(
                 apical_acc_f[off + j] = a_f
                 apical_acc_t[off + j] = a_t
         # steady state: every "window" is a single value, so all divisors are 1
-        summarise(sizes, pop_off, flags, consts, e, 1, 1, 1, 1, soma_acc, sbar, apical_acc_f,
-                  apical_acc_t, rate_t, rate_f, soma_f, sbar, apical_f, alpha_f, alpha_t,
-                  rate_t, fb_mean, predicted, out_loss, hid_loss, out_fwd)
+        summarise(sizes, pop_off, flags, consts, e, one, one, one, one, soma_acc, sbar,
+                  apical_acc_f, apical_acc_t, rate_t, rate_f, soma_f, sbar, apical_f, alpha_f,
+                  alpha_t, rate_t, fb_mean, predicted, out_loss, hid_loss, out_fwd)
         if flags[F_UPDATE] == 1:
             angles[e] = update_weights(
                 sizes, pop_off, w_off, WT, bias, dummy1, consts, flags, steps,
                 dummy2, np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64), dummy1, dummy1,
                 dummy2, dummy1, dummy1,
-                soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, False,
+                soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, one == 0,
                 np.zeros(1, np.int64),
             )
     return images.shape[0], -1
