@@ -135,3 +135,22 @@ def test_divergence_is_reported_by_both_engines(small_mnist):
         result = engine.train(params, engine.new_state(params), images,
                               small_mnist.train_labels[:5], schedules)
         assert result.completed == 0 and result.diverged_layer == 0
+
+
+def test_test_images_are_the_same_on_one_thread_and_on_several(small_mnist):
+    """Test images are split into batches over a thread pool; the split changes nothing."""
+    import numba
+
+    config = build_config("code", overrides=["model.hidden=[30]", "phases.test_length=60"])
+    engine = FastEngine(config)
+    params = initialise(config, 784)
+    images = Dataset.scale(small_mnist.test_images[:21])
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        alone = engine.output_potentials(params, images, (0, 3))
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        pooled = engine.output_potentials(params, images, (0, 3))
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(alone, pooled)

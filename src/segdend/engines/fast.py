@@ -10,7 +10,9 @@ chunk of examples inside one kernel call. Test images are simulated in parallel 
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 
 from segdend import rng
@@ -287,10 +289,25 @@ class FastEngine(Engine):
             [rng.derive_key(self.config.seed, rng.STREAM_TEST, *key_parts, i)
              for i in range(len(images))], dtype=np.uint64)
         out = np.zeros((len(images), packed.n_out))
-        kn.test_spiking(
-            np.ascontiguousarray(images, dtype=np.float64), keys, packed.sizes, packed.pop_off,
-            packed.w_off, packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias,
-            self.kernel, self.consts, self._flags(self.config, test=True),
-            self.config.phases.test_length, out,
-        )
+        images = np.ascontiguousarray(images, dtype=np.float64)
+        flags = self._flags(self.config, test=True)
+
+        def run(batch: slice) -> None:
+            kn.test_spiking(
+                images[batch], keys[batch], packed.sizes, packed.pop_off, packed.w_off,
+                packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias, self.kernel,
+                self.consts, flags, self.config.phases.test_length, out[batch],
+            )
+
+        threads = numba.get_num_threads()
+        # several contiguous batches per thread, taken in turn: cores stay busy to the end
+        n_batches = min(len(images), 4 * threads)
+        bounds = np.linspace(0, len(images), n_batches + 1).astype(int)
+        batches = [slice(a, b) for a, b in itertools.pairwise(bounds)]
+        if threads == 1 or n_batches <= 1:
+            for batch in batches:
+                run(batch)
+        else:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                list(pool.map(run, batches))  # (re-raises a worker's exception)
         return out
