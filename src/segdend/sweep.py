@@ -175,10 +175,11 @@ def execute_run(run: SweepRun, data_dir: str | None = None) -> dict[str, Any]:
     data = Path(data_dir) if data_dir else None
     try:
         (run_dir / ERROR_FILE).unlink(missing_ok=True)
-        if (run_dir / "config.toml").is_file() and not run_is_finished(run_dir):
-            resume_training(run_dir, quiet=True, data_dir=data, log=_silent)
-        elif not run_is_finished(run_dir):
-            run_training(run.config(), run_dir, quiet=True, data_dir=data, log=_silent)
+        if not run_is_finished(run_dir):
+            if (run_dir / "config.toml").is_file():
+                resume_training(run_dir, quiet=True, data_dir=data, log=_silent)
+            else:
+                run_training(run.config(), run_dir, quiet=True, data_dir=data, log=_silent)
         if wants_repeats:
             write_repeated_tests(run_dir, run.repeats, data_dir=data)
     except SegdendError as error:
