@@ -198,6 +198,13 @@ def add_drive(WT, w, n_post, spikes_idx, spikes_count, n_spikes, v_out):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _soma_in_drive_pass(p, out, spiking_ff, apical_per_step):
+    """Whether population p's soma is updated in the drive pass of population p − 1 (a hidden
+    layer with spiking input and no apical input per step) rather than on its own."""
+    return spiking_ff and 0 < p < out and not apical_per_step
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _soma_step(v_soma, v_bias, v_acc, j, a_diff, inv_tau, g_l, g_b, add_to_window):
     """One step of a hidden soma without apical input (Eq. 1): V^b = (A_L − A_s)/(τ_L − τ_s) + b,
     V += −g_L V + g_B (V^b − V); optionally added to the window sum."""
@@ -316,7 +323,7 @@ def run_phase(
             # ---- dendrites and soma of layer k = p − 1
             # (a hidden layer without apical input per step was updated in the drive pass of
             # layer p − 1 below, with its window sum)
-            soma_fused = spiking_ff and 0 < p < out and not apical_per_step
+            soma_fused = _soma_in_drive_pass(p, out, spiking_ff, apical_per_step)
             summed = soma_fused and in_window and learning >= 1  # window sum already added
             k = p - 1  # the layer of population p
             if p > 0 and not soma_fused:
@@ -471,7 +478,7 @@ def run_phase(
                 v_ds, v_df = dslow[post : post + n_post], dfast[post : post + n_post]
                 # A hidden layer p + 1 without apical input per step: its basal potential, soma
                 # (and window sum) are updated in this pass, from the new A (same operations).
-                fuse = p + 1 < out and not apical_per_step
+                fuse = _soma_in_drive_pass(p + 1, out, spiking_ff, apical_per_step)
                 sum_next = fuse and in_window and learning >= 1
                 v_next, v_bias_next = soma[post : post + n_post], bias[post : post + n_post]
                 v_acc_next = soma_acc[post : post + n_post]

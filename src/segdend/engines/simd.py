@@ -25,26 +25,24 @@ from segdend.engines.counters import HASH_GOLDEN, HASH_M1, HASH_M2, UNIT, unifor
 HAS_VECTOR_COMPRESS = llvmlite.binding.llvm_version_info >= (19,)
 
 
-@intrinsic
-def float_from_bits(typingctx, bits):
-    """Reinterpret the bits of an int64 as a float64 (vectorisable, unlike a view)."""
-    sig = types.float64(types.int64)
+def _reinterpret(int_type, float_type, ir_type, doc):
+    """An intrinsic that reinterprets the bits of an ``int_type`` as a ``float_type`` (vectorisable,
+    unlike a view)."""
 
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
+    def reinterpret(typingctx, bits):
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], ir_type)
 
-    return sig, codegen
+        return float_type(int_type), codegen
+
+    reinterpret.__doc__ = doc
+    return intrinsic(reinterpret)
 
 
-@intrinsic
-def float32_from_bits(typingctx, bits):
-    """Reinterpret the bits of an int32 as a float32 (vectorisable, unlike a view)."""
-    sig = types.float32(types.int32)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return sig, codegen
+float_from_bits = _reinterpret(types.int64, types.float64, ir.DoubleType(),
+                               "The bits of an int64 as a float64.")
+float32_from_bits = _reinterpret(types.int32, types.float32, ir.FloatType(),
+                                 "The bits of an int32 as a float32.")
 
 
 def _splat(builder, value, vector_type):
