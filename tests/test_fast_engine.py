@@ -154,3 +154,31 @@ def test_test_images_are_the_same_on_one_thread_and_on_several(small_mnist):
     finally:
         numba.set_num_threads(before)
     assert np.array_equal(alone, pooled)
+
+
+@pytest.mark.parametrize(("preset", "hidden"), [("code", "[40, 20]"), ("paper", "[40]"),
+                                                ("code", "[]")])
+def test_test_kernel_equals_the_general_phase(small_mnist, preset, hidden):
+    """The test-image kernel (no output simulation, no spike history) gives the potentials of
+    the general phase kernel: same spikes, sums within rounding."""
+    from segdend import rng
+    from segdend.engines import inference
+    from segdend.engines.fast import _Packed
+
+    config = build_config(preset, overrides=[f"model.hidden={hidden}", "phases.test_length=120"])
+    engine = FastEngine(config)
+    params = initialise(config, 784)
+    packed = _Packed(params)
+    flags = engine._flags(config, test=True)
+    images = Dataset.scale(small_mnist.test_images[:6])
+    for e, image in enumerate(images):
+        key = np.uint64(rng.derive_key(5, e))
+        fast, general = np.zeros(packed.n_out), np.zeros(packed.n_out)
+        inference.test_image_readout(image, key, packed.sizes, packed.pop_off, packed.w_off,
+                                     packed.WT, packed.bias, engine.consts, flags, 120, fast)
+        inference.test_image_general(image, key, packed.sizes, packed.pop_off, packed.w_off,
+                                     packed.y_off, packed.WT, packed.bias, packed.YT,
+                                     packed.cbias, engine.kernel, engine.consts, flags, 120,
+                                     general)
+        assert np.abs(general).max() > 0.1
+        np.testing.assert_allclose(fast, general, rtol=1e-12, atol=1e-13)

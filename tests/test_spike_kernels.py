@@ -19,7 +19,7 @@ def _sigmoid(v: np.ndarray) -> np.ndarray:
 def _hidden(key: int, v: np.ndarray, max_rate: float) -> np.ndarray:
     n = v.size
     scratch = np.zeros((4, n + 32), np.float32)
-    candidates = np.zeros(n + 8, np.int64)
+    candidates = np.zeros(n + 16, np.int32)
     idx = np.zeros(n, np.int64)
     count = np.zeros(n, np.int64)
     n_spikes = spikes.hidden_spikes(np.uint64(key), v, n, max_rate, scratch, candidates, idx,
@@ -69,11 +69,11 @@ def test_input_spikes_equal_the_reference_counts(scale):
     many = 0
     for step in range(300):
         key = rng.derive_key(4, 0, step)
-        work = np.zeros(n, np.int64)
+        counts, selected = np.zeros(n + 16, np.int32), np.zeros(n + 16, np.int32)
         s_idx = np.zeros(n, np.int64)
         s_count = np.zeros(n, np.int64)
-        n_spikes = spikes.input_spikes(np.uint64(key), idx, rates, p0, thresholds, work, s_idx,
-                                       s_count)
+        n_spikes = spikes.input_spikes(np.uint64(key), idx, rates, p0, thresholds, counts,
+                                       selected, s_idx, s_count)
         got = np.zeros(784, np.int64)
         got[s_idx[:n_spikes]] = s_count[:n_spikes]
         expected = rng.poisson_counts(key, scale * image)
@@ -118,21 +118,29 @@ def test_exp_float32_relative_error():
     assert spikes.exp_float32(np.float32(1e9)) == spikes.exp_float32(np.float32(80.0))
 
 
-def test_draw_candidates8_vector_and_scalar_forms_agree_with_rng():
-    """The vector form draws rng's uniform numbers and keeps exactly the indices of those above
-    the threshold, in order; its scalar twin (for an LLVM without vector compress) agrees."""
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_select_at_least16_vector_and_scalar_forms_agree(dtype):
+    """The vector form keeps exactly the indices of the values at or above the threshold, in
+    order (float32 with NaN, or int32); its scalar twin (for an LLVM without vector compress)
+    agrees."""
     from segdend.engines import simd
 
-    key = rng.derive_key(3, 1, 17)
+    generator = np.random.default_rng(3)
     n = 800
-    u = rng.uniforms(key, n)
-    threshold = math.exp(-0.2)
-    keep = np.nonzero(u > threshold)[0]
-    for draw in (simd.draw_candidates8_compiled, simd.draw_candidates8_scalar):
-        uniforms, idx = np.zeros(n, np.float32), np.zeros(n + 8, np.int64)
+    if dtype == np.float32:
+        values = generator.uniform(0.0, 1.0, n).astype(np.float32)
+        values[::37] = np.nan
+        threshold = np.float32(math.exp(-0.2))
+        values[5] = threshold  # the bound itself is kept
+    else:
+        values = generator.poisson(0.2, n).astype(np.int32)
+        threshold = np.int32(1)
+    keep = np.nonzero(values >= threshold)[0]
+    assert 5 in keep or dtype == np.int32
+    for select in (simd.select_at_least16_compiled, simd.select_at_least16_scalar):
+        idx = np.zeros(n + 16, np.int32)
         count = 0
-        for start in range(0, n, 8):
-            count += draw(np.uint64(key), start, threshold, uniforms, idx, count)
+        for start in range(0, n, 16):
+            count += select(values, start, threshold, idx, count)
         assert count == keep.size > 100
         np.testing.assert_array_equal(idx[:count], keep)
-        np.testing.assert_array_equal(uniforms, u.astype(np.float32))

@@ -30,14 +30,22 @@ def mix64(x):
     return x ^ (x >> _U31)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def extend_key(key, part):
+    """One step of ``rng.derive_key``: fold ``part`` into ``key``."""
+    return mix64(key ^ mix64(np.uint64(part) + _U_GOLDEN))
+
+
+@njit(cache=True, error_model="numpy")
+def derive_key2(a, b):
+    """``rng.derive_key(a, b)`` in compiled form: the prefix of ``derive_key3(a, b, ·)``."""
+    return extend_key(extend_key(_U_IV, a), b)
+
+
 @njit(cache=True, error_model="numpy")
 def derive_key3(a, b, c):
-    """``rng.derive_key(a, b, c)`` in compiled form."""
-    key = _U_IV
-    key = mix64(key ^ mix64(np.uint64(a) + _U_GOLDEN))
-    key = mix64(key ^ mix64(np.uint64(b) + _U_GOLDEN))
-    key = mix64(key ^ mix64(np.uint64(c) + _U_GOLDEN))
-    return key
+    """``rng.derive_key(a, b, c)`` in compiled form (= ``extend_key(derive_key2(a, b), c)``)."""
+    return extend_key(derive_key2(a, b), c)
 
 
 @njit(cache=True, error_model="numpy", inline="always")

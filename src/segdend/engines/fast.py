@@ -17,6 +17,7 @@ import numpy as np
 
 from segdend import rng
 from segdend.config import Config
+from segdend.engines import inference
 from segdend.engines import kernels as kn
 from segdend.engines.base import ChunkResult, Engine, ExampleSchedule
 from segdend.engines.reference import ReferenceEngine
@@ -293,7 +294,7 @@ class FastEngine(Engine):
         flags = self._flags(self.config, test=True)
 
         def run(batch: slice) -> None:
-            kn.test_spiking(
+            inference.test_spiking(
                 images[batch], keys[batch], packed.sizes, packed.pop_off, packed.w_off,
                 packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias, self.kernel,
                 self.consts, flags, self.config.phases.test_length, out[batch],

@@ -14,9 +14,8 @@ this module only changes *how* they are computed:
   accumulated at spike time: a spike at step τ adds count × Σ_{t in window} κ(t − τ + 1).
 * **Counter-based spikes.** The same hash and counts as :mod:`segdend.rng`, drawn in
   :mod:`segdend.engines.spikes`.
-* **Test readout.** In a test phase whose output spikes nothing reads (g_A = 0), the output soma
-  is linear in its input, so its window mean is a weighted sum of the last hidden layer's spikes
-  (:func:`readout_coefficients`) and the output layer is not stepped.
+* **Test images** run in :mod:`segdend.engines.inference` (its own kernel when nothing reads the
+  output's spikes; :func:`run_phase` otherwise).
 * **Sparse spike history.** With the truncated kernel, each ring row of spike counts keeps the list
   of its non-zero entries, so clearing a row and the drive corrections after an update touch only
   the neurons that spiked.
@@ -74,36 +73,6 @@ def trace_coefficients(length, w0, kernel):
                 total += kernel[lag]
         coef[tau + m] = total
     return coef
-
-
-@njit(cache=True, error_model="numpy")
-def readout_coefficients(length, w0, flags, consts):
-    """γ(τ): the weight of a last-hidden-layer spike at phase step τ in the output's window sum.
-
-    Used by test phases in which nothing reads the output's spikes (no apical input to the somata,
-    g_A = 0). The output soma (Eq. 19, no teaching current) is then linear in its basal input:
-    V(t) = a V(t−1) + g_D V^b(t) with a = 1 − g_L − g_D, from rest, and
-    V^b(t) = Σ_lag κ_lag d(t − lag) + b with
-    κ_lag = (e^{−(lag+1)/τ_L} − e^{−(lag+1)/τ_s})/(τ_L − τ_s) and d(t) = W h(t) (PAPER.md §1.4).
-    So Σ_{t in window} V(t) = Σ_t β(t) V^b(t) with β(t) = g_D Σ_{t' ≥ max(t, w0)} a^{t'−t}, and a
-    spike of count c at step τ adds c · γ(τ) · (its column of W), γ(τ) = Σ_lag κ_lag β(τ + lag).
-    Returns γ (length ``length``) and Σ_t β(t), the weight of the bias.
-    """
-    g_l, g_d = consts[C_GL], consts[C_GD]
-    a = 1.0 - g_l - g_d
-    beta = np.zeros(length)
-    tail = 0.0  # Σ_{t' ≥ t, t' ≥ w0} a^{t'−t}
-    for t in range(length - 1, -1, -1):
-        tail = a * tail + (1.0 if t >= w0 else 0.0)
-        beta[t] = g_d * tail
-    n_lags = flags[F_M] if flags[F_TRUNCATED] == 1 else length
-    d_long, d_short, inv_tau = consts[C_DL], consts[C_DS], consts[C_INV_TAU]
-    gamma = np.zeros(length)
-    for lag in range(min(n_lags, length)):
-        kappa = (d_long ** (lag + 1) - d_short ** (lag + 1)) * inv_tau
-        for tau in range(length - lag):
-            gamma[tau] += kappa * beta[tau + lag]
-    return gamma, beta.sum()
 
 
 @njit(cache=True, error_model="numpy")
@@ -169,32 +138,40 @@ def ring_lists(hist, sizes, pop_off):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def add_drive(WT, w, n_post, spikes_idx, spikes_count, n_spikes, v_out):
-    """d += Σ_spikes count × (column of W): four spikes per pass over the drive vector."""
-    s_i = 0
+def column_start(w, i, n_post):
+    """Where column i of the weights at ``w`` starts in WT, as an unsigned index: indexing with it
+    needs no negative-index wraparound, and no view of WT (whose reference count would be
+    updated on every pass)."""
+    return np.uint64(w + i * n_post)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def add_drive(WT, w, n_post, spikes_idx, spikes_count, first, n_spikes, v_out):
+    """d += Σ_spikes count × (column of W) over spikes first … n_spikes − 1: four spikes per pass
+    over the drive vector."""
+    s_i = first
     while s_i + 4 <= n_spikes:
         c1, c2 = float(spikes_count[s_i]), float(spikes_count[s_i + 1])
         c3, c4 = float(spikes_count[s_i + 2]), float(spikes_count[s_i + 3])
-        i1, i2, i3, i4 = (spikes_idx[s_i], spikes_idx[s_i + 1], spikes_idx[s_i + 2],
-                          spikes_idx[s_i + 3])
-        w1 = WT[w + i1 * n_post : w + (i1 + 1) * n_post]
-        w2 = WT[w + i2 * n_post : w + (i2 + 1) * n_post]
-        w3 = WT[w + i3 * n_post : w + (i3 + 1) * n_post]
-        w4 = WT[w + i4 * n_post : w + (i4 + 1) * n_post]
+        b1 = column_start(w, spikes_idx[s_i], n_post)
+        b2 = column_start(w, spikes_idx[s_i + 1], n_post)
+        b3 = column_start(w, spikes_idx[s_i + 2], n_post)
+        b4 = column_start(w, spikes_idx[s_i + 3], n_post)
         for j in range(n_post):
-            v_out[j] += (c1 * w1[j] + c2 * w2[j]) + (c3 * w3[j] + c4 * w4[j])
+            u = np.uint64(j)
+            v_out[j] += (c1 * WT[b1 + u] + c2 * WT[b2 + u]) + (c3 * WT[b3 + u] + c4 * WT[b4 + u])
         s_i += 4
     rest = n_spikes - s_i
     if rest > 0:  # the last one to three spikes in one more pass, padded with zero counts
-        i1 = spikes_idx[s_i]
+        b1 = column_start(w, spikes_idx[s_i], n_post)
         c1 = float(spikes_count[s_i])
-        i2, c2 = (spikes_idx[s_i + 1], float(spikes_count[s_i + 1])) if rest > 1 else (i1, 0.0)
-        i3, c3 = (spikes_idx[s_i + 2], float(spikes_count[s_i + 2])) if rest > 2 else (i1, 0.0)
-        w1 = WT[w + i1 * n_post : w + (i1 + 1) * n_post]
-        w2 = WT[w + i2 * n_post : w + (i2 + 1) * n_post]
-        w3 = WT[w + i3 * n_post : w + (i3 + 1) * n_post]
+        b2, c2 = ((column_start(w, spikes_idx[s_i + 1], n_post), float(spikes_count[s_i + 1]))
+                  if rest > 1 else (b1, 0.0))
+        b3, c3 = ((column_start(w, spikes_idx[s_i + 2], n_post), float(spikes_count[s_i + 2]))
+                  if rest > 2 else (b1, 0.0))
         for j in range(n_post):
-            v_out[j] += (c1 * w1[j] + c2 * w2[j]) + c3 * w3[j]
+            u = np.uint64(j)
+            v_out[j] += (c1 * WT[b1 + u] + c2 * WT[b2 + u]) + c3 * WT[b3 + u]
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -230,18 +207,20 @@ def run_phase(
     offsets, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts, flags,
     hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate, head,
     soma_acc, sbar_acc, apical_acc, rate_acc, fb_acc, scratch, fb_signal, basal, decided,
-    pixel_counts, spikes_idx, spikes_count, apical_buf,
+    int_scratch, spikes_idx, spikes_count, apical_buf,
 ):
     """Simulate one phase (reference ``_run_phase``) and accumulate its window sums.
 
     The input image is given sparsely: pixel indices with non-zero rate, their rates φ_max·x and
     e^{−rate}. ``learning``: 1 = forward phase (accumulates everything the updates need),
     2 = target phase (somata, plateaus, output rates), 0 = test (output soma only).
+    ``int_scratch`` is an int32 (2, max size + 32) work array.
     Returns −1, or the layer whose soma became non-finite.
     """
     n_pop = sizes.shape[0]
     out = n_pop - 1
     n_hidden = n_pop - 2
+    int_counts, int_selected = int_scratch[0], int_scratch[1]
     n_out = sizes[out]
     m = flags[F_M]
     truncated = flags[F_TRUNCATED] == 1
@@ -258,12 +237,6 @@ def run_phase(
     apical_in_soma = g_a != 0.0
     output_spikes_needed = learning >= 1 or apical_in_soma
     coef = trace_coefficients(length, w0, kernel) if truncated else np.zeros(1)
-    # A test phase whose output spikes nothing reads: the output's window sum is linear in the
-    # last hidden layer's spikes, so they are summed with their weights γ(τ) (in sbar_acc)
-    # instead of being simulated through the output layer (readout_coefficients).
-    readout = learning == 0 and not output_spikes_needed and spiking_ff
-    gamma, bias_weight = (readout_coefficients(length, w0, flags, consts) if readout
-                          else (np.zeros(1), 0.0))
     fb_window = np.zeros((flags[F_PLATEAU_MAX] + 1 if stochastic else 1, n_out))
     # Spikes emitted before this phase that still reach the window (only if it starts early).
     if truncated and learning == 1 and w0 < m - 1:
@@ -314,8 +287,6 @@ def run_phase(
                         for o in range(n_out):
                             fb_window[d, o] += fb_signal[o]
         for p in range(n_pop):
-            if readout and p == out:
-                break
             n = sizes[p]
             off = pop_off[p]
             has_post = p < out
@@ -427,7 +398,7 @@ def run_phase(
             n_spikes = 0
             if p == 0:
                 n_spikes = input_spikes(key, image_idx, image_rate, image_p0, image_thr,
-                                        pixel_counts, spikes_idx, spikes_count)
+                                        int_counts, int_selected, spikes_idx, spikes_count)
             elif p == out:
                 for i in range(n):
                     u = uniform(key, i)
@@ -442,14 +413,8 @@ def run_phase(
                             spikes_count[n_spikes] = count
                             n_spikes += 1
             else:
-                n_spikes = hidden_spikes(key, v_soma, n, phi, decided, pixel_counts,
+                n_spikes = hidden_spikes(key, v_soma, n, phi, decided, int_counts,
                                          spikes_idx, spikes_count)
-            if readout and p == out - 1:
-                weight = gamma[step]
-                v_read = sbar_acc[off : off + n]
-                for s_i in range(n_spikes):
-                    v_read[spikes_idx[s_i]] += float(spikes_count[s_i]) * weight
-                continue
             if truncated:
                 ring_n[hrow, p] = n_spikes
             for s_i in range(n_spikes):
@@ -464,7 +429,7 @@ def run_phase(
                 if has_post and spiking_ff and truncated and learning == 1:
                     sbar_acc[off + i] += c * sbar_coef
             if has_post and spiking_ff:
-                add_drive(WT, w, n_post, spikes_idx, spikes_count, n_spikes, v_out)
+                add_drive(WT, w, n_post, spikes_idx, spikes_count, 0, n_spikes, v_out)
             if not truncated:
                 v_slow, v_fast = slow[off : off + n], fast[off : off + n]
                 for i in range(n):
@@ -523,18 +488,6 @@ def run_phase(
                         v_w = WT[w + i * n_post : w + (i + 1) * n_post]
                         for j in range(n_post):
                             v_out[j] += rate * v_w[j]
-    if readout:
-        off, n, o0 = pop_off[out - 1], sizes[out - 1], pop_off[out]
-        w = w_off[out - 1]
-        v_acc = soma_acc[o0 : o0 + n_out]
-        for j in range(n_out):
-            v_acc[j] = bias[o0 + j] * bias_weight
-        for i in range(n):
-            g = sbar_acc[off + i]
-            if g != 0.0:
-                v_w = WT[w + i * n_out : w + (i + 1) * n_out]
-                for j in range(n_out):
-                    v_acc[j] += g * v_w[j]
     if learning >= 1 and not apical_in_soma:
         # Σ_window V^{ka} = Y^k Σ_window s^{out} + (window length) c^k, per neuron's window
         for p in range(1, out):
@@ -779,7 +732,7 @@ def train_spiking(
     stochastic = flags[F_STOCHASTIC] == 1
     basal = np.zeros(sizes.max())
     decided = np.zeros((4, sizes.max() + 32), np.float32)
-    pixel_counts = np.zeros(sizes.max() + 32, np.int64)
+    int_scratch = np.zeros((2, sizes.max() + 32), np.int32)
     spikes_idx = np.zeros(sizes.max(), np.int64)
     spikes_count = np.zeros(sizes.max(), np.int64)
     apical_buf = np.zeros(sizes.max())
@@ -800,7 +753,7 @@ def train_spiking(
             offsets[e, 0], sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
             flags, hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate, head,
             soma_acc_f, sbar_acc, apical_acc_f, rate_dummy, fb_acc, scratch, fb_signal, basal,
-            decided, pixel_counts, spikes_idx, spikes_count, apical_buf,
+            decided, int_scratch, spikes_idx, spikes_count, apical_buf,
         )
         if status >= 0:
             return e, status
@@ -810,7 +763,7 @@ def train_spiking(
             offsets[e, 1], sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
             flags, hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate, head,
             soma_acc_t, sbar_acc, apical_acc_t, rate_acc, fb_acc, scratch, fb_signal, basal,
-            decided, pixel_counts, spikes_idx, spikes_count, apical_buf,
+            decided, int_scratch, spikes_idx, spikes_count, apical_buf,
         )
         if status >= 0:
             return e, status
@@ -830,51 +783,6 @@ def train_spiking(
                 head,
             )
     return images.shape[0], -1
-
-
-@njit(cache=True, error_model="numpy")
-def test_image(image, base_key, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
-               test_flags, length, out):
-    """Mean output somatic potential after settling of one test image, from rest, into ``out``."""
-    total = pop_off[-1] + sizes[-1]
-    n_out = sizes[-1]
-    rows = test_flags[F_M] if test_flags[F_TRUNCATED] == 1 else 1
-    hist = np.zeros((rows, total))
-    ring_idx = np.zeros((rows, total), np.int64)
-    ring_n = np.zeros((rows, sizes.shape[0]), np.int64)
-    drive = np.zeros((rows, total))
-    state = np.zeros((8, total))
-    small = np.zeros(n_out)
-    dummy = np.zeros(1)
-    soma_acc = state[5]
-    image_idx, image_rate, image_p0 = sparse_image(image, consts[C_MAX_RATE])
-    run_phase(
-        image_idx, image_rate, image_p0, input_thresholds(image_rate, image_p0), small, False,
-        base_key, 0, length, 0,
-        np.zeros(1, np.int64), sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
-        test_flags, hist, ring_idx, ring_n, state[0], state[1], drive, state[2], state[3],
-        state[4], np.zeros(n_out), np.zeros(1, np.int64),
-        soma_acc, state[6], dummy, small, small, state[7], np.zeros(n_out),
-        np.zeros(sizes.max()), np.zeros((4, sizes.max() + 32), np.float32),
-        np.zeros(sizes.max() + 32, np.int64), np.zeros(sizes.max() + 32, np.int64),
-        np.zeros(sizes.max() + 32, np.int64),
-        np.zeros(sizes.max()),
-    )
-    n_mean = length - window_start(length, test_flags)
-    o = pop_off[-1]
-    for j in range(n_out):
-        out[j] = soma_acc[o + j] / n_mean
-
-
-@njit(cache=True, error_model="numpy", nogil=True)
-def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel,
-                 consts, test_flags, length, out):
-    """Mean output somatic potential after settling of each image, from rest. Runs without the
-    GIL: the engine calls it from one thread per core on batches of images (a plain thread pool
-    compiles in a fraction of the time of Numba's parallel loops)."""
-    for e in range(images.shape[0]):
-        test_image(images[e], base_keys[e], sizes, pop_off, w_off, y_off, WT, bias, YT, cbias,
-                   kernel, consts, test_flags, length, out[e])
 
 
 @njit(cache=True, error_model="numpy")

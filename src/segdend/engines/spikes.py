@@ -9,8 +9,8 @@ vectorises:
   F_0 ≤ F_1 ≤ … are computed once per example, with the same floating-point operations, in the
   same order, as the scalar inversion; a count is then the number of thresholds below u.
 * **Hidden neurons** change rate every step. Only the candidates (u > e^{−φ_max}; every other
-  neuron cannot spike), selected eight at a time with their uniform numbers
-  (:func:`segdend.engines.simd.draw_candidates8`), get a rate: φ_max σ(V) and the CDF values
+  neuron cannot spike), selected sixteen at a time from the uniform numbers in float32
+  (:func:`segdend.engines.simd.select_at_least16`), get a rate: φ_max σ(V) and the CDF values
   F_0..F_3 are computed in float32 vector arithmetic (:func:`poisson_cdf_float32`, absolute error
   below 1e-6), and the count is the number of F_k below u. A draw within MARGIN_FLOAT32 = 1e-5 of
   an F_k (about 1 candidate in 2,500), beyond F_3, or with a NaN potential is recomputed exactly
@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from segdend.engines.counters import uniform
-from segdend.engines.simd import draw_candidates8, float32_from_bits, float_from_bits
+from segdend.engines.simd import float32_from_bits, float_from_bits, select_at_least16
 
 #: Distance (in probability) from a bound within which a count is computed exactly.
 MARGIN = 1e-12
@@ -127,25 +127,28 @@ def input_thresholds(rates, p0):
 
 
 @njit(cache=True, error_model="numpy", inline="never")
-def input_spikes(key, pixel_idx, pixel_rate, pixel_p0, thresholds, counts, spikes_idx,
+def input_spikes(key, pixel_idx, pixel_rate, pixel_p0, thresholds, counts, selected, spikes_idx,
                  spikes_count):
     """Spike counts of the input pixels with non-zero rate at one step; returns how many spiked.
 
-    ``counts`` is a scratch array as long as ``pixel_idx``.
+    ``counts`` and ``selected`` are int32 scratch arrays at least 16 longer than ``pixel_idx``.
     """
     n = pixel_idx.shape[0]
-    t0, t1, t2, t3 = thresholds[0], thresholds[1], thresholds[2], thresholds[3]
     for q in range(n):
         u = uniform(key, pixel_idx[q])
-        counts[q] = (np.int64(u > t0[q]) + np.int64(u > t1[q])) + (
-            np.int64(u > t2[q]) + np.int64(u > t3[q]))
+        counts[q] = (np.int32(u > thresholds[0, q]) + np.int32(u > thresholds[1, q])) + (
+            np.int32(u > thresholds[2, q]) + np.int32(u > thresholds[3, q]))
+    # the pixels that spiked, sixteen at a time
+    whole = n - n % 16
     n_spikes = 0
-    for q in range(n):  # branch-free compaction
-        spikes_idx[n_spikes] = q
+    for g in range(0, whole, 16):
+        n_spikes += select_at_least16(counts, g, np.int32(1), selected, n_spikes)
+    for q in range(whole, n):
+        selected[n_spikes] = q
         n_spikes += counts[q] > 0
     for s in range(n_spikes):
-        q = spikes_idx[s]
-        count = counts[q]
+        q = selected[s]
+        count = np.int64(counts[q])
         if count == INPUT_THRESHOLDS:  # beyond the stored thresholds: invert exactly
             count = poisson_tail(uniform(key, pixel_idx[q]), pixel_rate[q], pixel_p0[q])
         spikes_idx[s] = pixel_idx[q]
@@ -209,48 +212,52 @@ def poisson_cdf_float32(v, rate_max):
 def hidden_spikes(key, v_soma, n, max_rate, scratch, candidates, spikes_idx, spikes_count):
     """Spike counts of a population with rates φ_max σ(V) at one step; returns how many spiked.
 
-    ``scratch`` is a float32 (4, n + 32) work array and ``candidates`` an int64 work array of
-    length n + 8. Every rate is at most φ_max, so a uniform number u ≤ e^{−φ_max} means no spike
+    ``scratch`` is a float32 (4, n + 32) work array and ``candidates`` an int32 work array of
+    length n + 16. Every rate is at most φ_max, so a uniform number u ≤ e^{−φ_max} means no spike
     for certain: only the other neurons (the candidates, about 18 % at φ_max = 0.2) get a rate,
     first in float32 (:func:`poisson_cdf_float32`); draws near a decision boundary and NaN
     potentials are computed exactly (NaN gives no spike).
     """
-    uniforms, cand_u, cand_v, decided = scratch[0], scratch[1], scratch[2], scratch[3]
+    uniforms = scratch[0]
     no_spike_below = math.exp(-max_rate)
-    # every uniform number (float32) and the candidates' indices, eight neurons at a time
-    whole = n - n % 8
+    # every uniform number, as float32 (a loop the compiler vectorises) ...
+    for i in range(n):
+        uniforms[i] = _F32(uniform(key, i))
+    # ... and the candidates' indices, sixteen neurons at a time. Rounding to float32 keeps the
+    # order, so u > e^{−φ_max} implies float32(u) ≥ float32(e^{−φ_max}): a superset is selected,
+    # and the extra neurons are decided like the others (count 0).
+    threshold = _F32(no_spike_below)
+    whole = n - n % 16
     n_cand = 0
-    for g in range(0, whole, 8):
-        n_cand += draw_candidates8(key, g, no_spike_below, uniforms, candidates, n_cand)
+    for g in range(0, whole, 16):
+        n_cand += select_at_least16(uniforms, g, threshold, candidates, n_cand)
     for i in range(whole, n):
-        u = uniform(key, i)
         candidates[n_cand] = i
-        uniforms[i] = _F32(u)
-        n_cand += u > no_spike_below
+        n_cand += uniforms[i] >= threshold
     for c in range(n_cand):  # gathered: the loop below then runs on contiguous float32 arrays
         i = candidates[c]
-        cand_u[c] = uniforms[i]
-        cand_v[c] = _F32(v_soma[i])
+        scratch[1, c] = uniforms[i]
+        scratch[2, c] = _F32(v_soma[i])
     n_pad = (n_cand + 31) & ~31  # whole vectors: no scalar remainder loop
     for c in range(n_cand, n_pad):
-        cand_v[c] = _F32_ZERO
-        cand_u[c] = _F32_ZERO
+        scratch[2, c] = _F32_ZERO
+        scratch[1, c] = _F32_ZERO
     rate_max = _F32(max_rate)
     for c in range(n_pad):
         # the count is the number of F_k below u unless u lies within MARGIN_FLOAT32 of one of
         # them, or beyond F_3, or V is NaN (then it is computed exactly below)
-        v = cand_v[c]
-        u = cand_u[c]
+        v = scratch[2, c]
+        u = scratch[1, c]
         f0, f1, f2, f3 = poisson_cdf_float32(v, rate_max)
         count = (_F32(u > f0) + _F32(u > f1)) + (_F32(u > f2) + _F32(u > f3))
         near = ((abs(u - f0) <= MARGIN_FLOAT32) | (abs(u - f1) <= MARGIN_FLOAT32)) | (
             (abs(u - f2) <= MARGIN_FLOAT32) | (abs(u - f3) <= MARGIN_FLOAT32))
         exact = near | (count == _F32_FOUR) | (v != v)
-        decided[c] = _F32_MINUS_ONE if exact else count
+        scratch[3, c] = _F32_MINUS_ONE if exact else count
     n_spikes = 0
     for c in range(n_cand):
         i = candidates[c]
-        count = np.int64(decided[c])
+        count = np.int64(scratch[3, c])
         if count < 0:  # in float64, from the potential and the uniform number themselves
             rate = max_rate * sigmoid(v_soma[i])
             count = poisson_tail(uniform(key, i), rate, math.exp(-rate))
