@@ -125,12 +125,13 @@ def test_image_readout(image, base_key, sizes, pop_off, w_off, WT, bias, consts,
     # State per population p in rows [p, :sizes[p]]: indexed by (p, j) with both from loops, the
     # loops need neither views (reference counting) nor negative-index checks.
     n_max = sizes.max() + 32
-    drive = np.zeros((rows, n_pop, n_max))  # d(t) onto each population
-    a_long = np.zeros((n_pop, n_max))  # the two recurrences of the kernel, A_L and A_s
-    a_short = np.zeros((n_pop, n_max))
-    soma = np.zeros((n_pop, n_max))
-    v_bias = np.zeros((n_pop, n_max))
-    for p in range(n_pop):
+    width = sizes[1:].max()  # (row 0, the input, is not used)
+    drive = np.zeros((rows, n_pop, width))  # d(t) onto each population
+    a_long = np.zeros((n_pop, width))  # the two recurrences of the kernel, A_L and A_s
+    a_short = np.zeros((n_pop, width))
+    soma = np.zeros((n_pop, width))
+    v_bias = np.zeros((n_pop, width))
+    for p in range(1, n_pop):
         for j in range(sizes[p]):
             v_bias[p, j] = bias[pop_off[p] + j]
     read = np.zeros(n_max)  # Σ count · γ(τ) per neuron of the last population
