@@ -293,12 +293,21 @@ class FastEngine(Engine):
         images = np.ascontiguousarray(images, dtype=np.float64)
         flags = self._flags(self.config, test=True)
 
+        length = self.config.phases.test_length
+        readout = inference.reads_out(flags, self.consts)
+
         def run(batch: slice) -> None:
-            inference.test_spiking(
-                images[batch], keys[batch], packed.sizes, packed.pop_off, packed.w_off,
-                packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias, self.kernel,
-                self.consts, flags, self.config.phases.test_length, out[batch],
-            )
+            if readout:
+                inference.test_spiking_readout(
+                    images[batch], keys[batch], packed.sizes, packed.pop_off, packed.w_off,
+                    packed.WT, packed.bias, self.consts, flags, length, out[batch],
+                )
+            else:
+                inference.test_spiking_general(
+                    images[batch], keys[batch], packed.sizes, packed.pop_off, packed.w_off,
+                    packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias, self.kernel,
+                    self.consts, flags, length, out[batch],
+                )
 
         threads = numba.get_num_threads()
         # several contiguous batches per thread, taken in turn: cores stay busy to the end

@@ -234,17 +234,28 @@ def test_image_general(image, base_key, sizes, pop_off, w_off, y_off, WT, bias, 
         out[j] = soma_acc[o + j] / n_mean
 
 
+def reads_out(flags, consts) -> bool:
+    """Whether test images run in :func:`test_image_readout` (spiking input, g_A = 0) rather than
+    the general phase kernel (decided in Python, so that only the kernel used is compiled)."""
+    return bool(flags[F_SPIKING_FF] == 1 and consts[C_GA] == 0.0)
+
+
 @njit(cache=True, error_model="numpy", nogil=True)
-def test_spiking(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel,
-                 consts, flags, length, out):
-    """Mean output somatic potential after settling of each image, from rest. Runs without the
-    GIL: the engine calls it from one thread per core on batches of images (a plain thread pool
-    compiles in a fraction of the time of Numba's parallel loops)."""
-    readout = flags[F_SPIKING_FF] == 1 and consts[C_GA] == 0.0
+def test_spiking_readout(images, base_keys, sizes, pop_off, w_off, WT, bias, consts, flags, length,
+                         out):
+    """:func:`test_image_readout` on each image. Runs without the GIL: the engine calls it from one
+    thread per core on batches of images (a plain thread pool compiles in a fraction of the time
+    of Numba's parallel loops)."""
     for e in range(images.shape[0]):
-        if readout:
-            test_image_readout(images[e], base_keys[e], sizes, pop_off, w_off, WT, bias, consts,
-                               flags, length, out[e])
-        else:
-            test_image_general(images[e], base_keys[e], sizes, pop_off, w_off, y_off, WT, bias,
-                               YT, cbias, kernel, consts, flags, length, out[e])
+        test_image_readout(images[e], base_keys[e], sizes, pop_off, w_off, WT, bias, consts, flags,
+                           length, out[e])
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def test_spiking_general(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias,
+                         kernel, consts, flags, length, out):
+    """:func:`test_image_general` on each image (without the GIL, as
+    :func:`test_spiking_readout`)."""
+    for e in range(images.shape[0]):
+        test_image_general(images[e], base_keys[e], sizes, pop_off, w_off, y_off, WT, bias, YT,
+                           cbias, kernel, consts, flags, length, out[e])
