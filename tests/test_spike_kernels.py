@@ -144,3 +144,16 @@ def test_select_at_least16_vector_and_scalar_forms_agree(dtype):
             count += select(values, start, threshold, idx, count)
         assert count == keep.size > 100
         np.testing.assert_array_equal(idx[:count], keep)
+
+
+def test_compiled_keys_equal_rng_keys():
+    """The engines derive an example's key from a prefix in compiled code: the same keys."""
+    from segdend.engines import counters
+
+    prefix = np.uint64(rng.derive_key(7, rng.STREAM_TEST, 9, 1))
+    parts = np.array([0, 1, 2, 59_999, 2**40], dtype=np.int64)
+    expected = [rng.derive_key(7, rng.STREAM_TEST, 9, 1, int(part)) for part in parts]
+    np.testing.assert_array_equal(counters.extend_keys(prefix, parts),
+                                  np.array(expected, dtype=np.uint64))
+    assert counters.derive_key3(5, 1, 17) == rng.derive_key(5, 1, 17)
+    assert counters.derive_key2(5, 1) == rng.derive_key(5, 1)

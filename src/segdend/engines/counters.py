@@ -48,6 +48,16 @@ def derive_key3(a, b, c):
     return extend_key(derive_key2(a, b), c)
 
 
+@njit(cache=True, error_model="numpy")
+def extend_keys(prefix, parts):
+    """``extend_key(prefix, part)`` for each of ``parts`` (int64): with ``prefix =
+    rng.derive_key(*head)``, the keys ``rng.derive_key(*head, part)``, without a Python loop."""
+    out = np.empty(parts.shape[0], np.uint64)
+    for k in range(parts.shape[0]):
+        out[k] = extend_key(prefix, parts[k])
+    return out
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def uniform(key, j):
     """The uniform number of neuron j under ``key`` (``rng.uniforms``)."""

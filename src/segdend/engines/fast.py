@@ -20,6 +20,7 @@ from segdend.config import Config
 from segdend.engines import inference
 from segdend.engines import kernels as kn
 from segdend.engines.base import ChunkResult, Engine, ExampleSchedule
+from segdend.engines.counters import extend_keys
 from segdend.engines.reference import ReferenceEngine
 from segdend.model.learning import ExampleSummary, needs_feedback_update, update_feedback_weights
 from segdend.model.params import NetworkParams
@@ -236,8 +237,8 @@ class FastEngine(Engine):
             )
         else:
             flat = self._pack_state(packed, state)
-            keys = np.array([rng.derive_key(self.config.seed, rng.STREAM_TRAIN, s.index)
-                             for s in schedules], dtype=np.uint64)
+            keys = extend_keys(np.uint64(rng.derive_key(self.config.seed, rng.STREAM_TRAIN)),
+                               np.array([s.index for s in schedules], dtype=np.int64))
             f_lens = np.array([s.forward_length for s in schedules], dtype=np.int64)
             t_lens = np.array([s.target_length for s in schedules], dtype=np.int64)
             completed, diverged = kn.train_spiking(
@@ -286,9 +287,8 @@ class FastEngine(Engine):
             return self.reference.output_potentials(params, images, key_parts)
         packed = _Packed(params, self._weight_buffer)
         self._weight_buffer = packed.WT
-        keys = np.array(
-            [rng.derive_key(self.config.seed, rng.STREAM_TEST, *key_parts, i)
-             for i in range(len(images))], dtype=np.uint64)
+        keys = extend_keys(np.uint64(rng.derive_key(self.config.seed, rng.STREAM_TEST, *key_parts)),
+                           np.arange(len(images), dtype=np.int64))
         out = np.zeros((len(images), packed.n_out))
         images = np.ascontiguousarray(images, dtype=np.float64)
         flags = self._flags(self.config, test=True)
