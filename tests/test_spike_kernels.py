@@ -59,6 +59,25 @@ def test_hidden_spikes_near_a_bound_and_nan_potentials():
     assert expected[::7].sum() == 0
 
 
+@pytest.mark.parametrize("side", [-1.0, 1.0])
+def test_hidden_spikes_at_the_candidate_bound(side):
+    """A uniform number a hair above or below e^{−φ_max} rounds to the same float32 as the bound:
+    the neuron must be kept as a candidate and get its exact count (1 or 0 at the full rate)."""
+    n = 48
+    for step in range(20):
+        key = rng.derive_key(9, 3, step)
+        u = rng.uniforms(key, n)
+        j = step % n
+        max_rate = -math.log(u[j] * (1.0 + side * 1e-12))  # e^{−φ_max} just above/below u_j
+        assert (u[j] < math.exp(-max_rate)) == (side > 0)
+        assert np.float32(u[j]) == np.float32(math.exp(-max_rate))
+        v = np.full(n, np.inf)  # rate φ_max
+        v[(j + 1) % n :: 2] = 2.0
+        expected = rng.poisson_counts(key, max_rate * _sigmoid(v))
+        assert expected[j] == (0 if side > 0 else 1)
+        np.testing.assert_array_equal(_hidden(key, v, max_rate), expected)
+
+
 @pytest.mark.parametrize("scale", [0.2, 4.0])
 def test_input_spikes_equal_the_reference_counts(scale):
     image = np.random.default_rng(3).uniform(0.0, 1.0, 784)

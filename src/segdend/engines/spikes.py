@@ -218,7 +218,7 @@ def hidden_spikes(key, v_soma, n, max_rate, scratch, candidates, spikes_idx, spi
     first in float32 (:func:`poisson_cdf_float32`); draws near a decision boundary and NaN
     potentials are computed exactly (NaN gives no spike).
     """
-    uniforms = scratch[0]
+    uniforms, cand_u, cand_v, decided = scratch[0], scratch[1], scratch[2], scratch[3]
     no_spike_below = math.exp(-max_rate)
     # every uniform number, as float32 (a loop the compiler vectorises) ...
     for i in range(n):
@@ -236,28 +236,28 @@ def hidden_spikes(key, v_soma, n, max_rate, scratch, candidates, spikes_idx, spi
         n_cand += uniforms[i] >= threshold
     for c in range(n_cand):  # gathered: the loop below then runs on contiguous float32 arrays
         i = candidates[c]
-        scratch[1, c] = uniforms[i]
-        scratch[2, c] = _F32(v_soma[i])
+        cand_u[c] = uniforms[i]
+        cand_v[c] = _F32(v_soma[i])
     n_pad = (n_cand + 31) & ~31  # whole vectors: no scalar remainder loop
     for c in range(n_cand, n_pad):
-        scratch[2, c] = _F32_ZERO
-        scratch[1, c] = _F32_ZERO
+        cand_v[c] = _F32_ZERO
+        cand_u[c] = _F32_ZERO
     rate_max = _F32(max_rate)
     for c in range(n_pad):
         # the count is the number of F_k below u unless u lies within MARGIN_FLOAT32 of one of
         # them, or beyond F_3, or V is NaN (then it is computed exactly below)
-        v = scratch[2, c]
-        u = scratch[1, c]
+        v = cand_v[c]
+        u = cand_u[c]
         f0, f1, f2, f3 = poisson_cdf_float32(v, rate_max)
         count = (_F32(u > f0) + _F32(u > f1)) + (_F32(u > f2) + _F32(u > f3))
         near = ((abs(u - f0) <= MARGIN_FLOAT32) | (abs(u - f1) <= MARGIN_FLOAT32)) | (
             (abs(u - f2) <= MARGIN_FLOAT32) | (abs(u - f3) <= MARGIN_FLOAT32))
         exact = near | (count == _F32_FOUR) | (v != v)
-        scratch[3, c] = _F32_MINUS_ONE if exact else count
+        decided[c] = _F32_MINUS_ONE if exact else count
     n_spikes = 0
     for c in range(n_cand):
         i = candidates[c]
-        count = np.int64(scratch[3, c])
+        count = np.int64(decided[c])
         if count < 0:  # in float64, from the potential and the uniform number themselves
             rate = max_rate * sigmoid(v_soma[i])
             count = poisson_tail(uniform(key, i), rate, math.exp(-rate))
