@@ -11,12 +11,18 @@ training phase, and :func:`test_image_readout` runs it:
   With the truncated kernel a ring of M + 1 drives holds both d(t), summed in place, and the
   expiring d(t − M); the first four spikes of a step are assigned rather than added
   (:func:`set_drive`), in the same order of operations as :func:`kernels.add_drive`.
+* **No views.** The state is held per population in 2-D arrays indexed by loop variables, and W
+  by unsigned column starts: the step loop creates no array views (each would update a reference
+  count).
 * **Key prefixes.** The key of population p's draws at step t is
   ``extend_key(derive_key2(base, p), t)``: two hashes per step instead of six.
 
-Each step does what :func:`segdend.engines.kernels.run_phase` does in a test phase, in the same
-order and with the same floating-point operations; otherwise (g_A ≠ 0, rate input) the general
-``run_phase`` runs. Both are tested against the reference engine.
+The input and hidden layers' steps are those of :func:`segdend.engines.kernels.run_phase` in a
+test phase, in the same order and with the same floating-point operations; the output's window
+mean differs from stepping the output layer only by rounding (``tests/test_fast_engine.py``: to
+1e-12). Otherwise (g_A ≠ 0, rate input) :func:`test_image_general` runs ``run_phase``; the engine
+decides which in Python (:func:`reads_out`), so that only the kernel used is compiled. Both are
+tested against the reference engine.
 """
 
 from __future__ import annotations
