@@ -164,6 +164,7 @@ def test_test_kernel_equals_the_general_phase(small_mnist, preset, hidden):
     from segdend import rng
     from segdend.engines import inference
     from segdend.engines.fast import _Packed
+    from segdend.engines.kernels import window_start
 
     config = build_config(preset, overrides=[f"model.hidden={hidden}", "phases.test_length=120"])
     engine = FastEngine(config)
@@ -171,11 +172,13 @@ def test_test_kernel_equals_the_general_phase(small_mnist, preset, hidden):
     packed = _Packed(params)
     flags = engine._flags(config, test=True)
     images = Dataset.scale(small_mnist.test_images[:6])
+    readout = inference.readout_coefficients(120, window_start(120, flags), flags, engine.consts)
     for e, image in enumerate(images):
         key = np.uint64(rng.derive_key(5, e))
         fast, general = np.zeros(packed.n_out), np.zeros(packed.n_out)
         inference.test_image_readout(image, key, packed.sizes, packed.pop_off, packed.w_off,
-                                     packed.WT, packed.bias, engine.consts, flags, 120, fast)
+                                     packed.WT, packed.bias, engine.consts, flags, 120, *readout,
+                                     fast)
         inference.test_image_general(image, key, packed.sizes, packed.pop_off, packed.w_off,
                                      packed.y_off, packed.WT, packed.bias, packed.YT,
                                      packed.cbias, engine.kernel, engine.consts, flags, 120,

@@ -292,7 +292,6 @@ class FastEngine(Engine):
         out = np.zeros((len(images), packed.n_out))
         images = np.ascontiguousarray(images, dtype=np.float64)
         flags = self._flags(self.config, test=True)
-
         length = self.config.phases.test_length
         readout = inference.reads_out(flags, self.consts)
 

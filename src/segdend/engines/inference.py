@@ -47,6 +47,7 @@ from segdend.engines.kernels import (
     F_TRUNCATED,
     add_drive,
     column_start,
+    hidden_soma,
     run_phase,
     sparse_image,
     window_start,
@@ -105,19 +106,12 @@ def set_drive(WT, w, n_post, spikes_idx, spikes_count, n_spikes, v_out):
     add_drive(WT, w, n_post, spikes_idx, spikes_count, 4, n_spikes, v_out)
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _hidden_soma_step(soma, v_bias, q, j, a_diff, inv_tau, g_l, g_b):
-    """:func:`kernels._soma_step` on neuron j of population q of 2-D state."""
-    v = soma[q, j]
-    v += -g_l * v + g_b * ((a_diff * inv_tau + v_bias[q, j]) - v)
-    soma[q, j] = v
-
-
 @njit(cache=True, error_model="numpy")
 def test_image_readout(image, base_key, sizes, pop_off, w_off, WT, bias, consts, flags, length,
-                       out):
+                       gamma, bias_weight, out):
     """Mean output somatic potential after settling of one test image, from rest, into ``out``,
-    for a network whose output spikes nothing reads (g_A = 0) and with spiking input."""
+    for a network whose output spikes nothing reads (g_A = 0) and with spiking input. ``gamma``
+    and ``bias_weight``: :func:`readout_coefficients` for this phase length."""
     n_pop = sizes.shape[0]
     last = n_pop - 2  # the population whose spikes are read out (the input if no hidden layer)
     truncated = flags[F_TRUNCATED] == 1
@@ -126,8 +120,6 @@ def test_image_readout(image, base_key, sizes, pop_off, w_off, WT, bias, consts,
     phi, g_l, g_b = consts[C_MAX_RATE], consts[C_GL], consts[C_GB]
     d_long, d_short, inv_tau = consts[C_DL], consts[C_DS], consts[C_INV_TAU]
     long_m, short_m = consts[C_DL_M], consts[C_DS_M]
-    w0 = window_start(length, flags)
-    gamma, bias_weight = readout_coefficients(length, w0, flags, consts)
     # State per population p in rows [p, :sizes[p]]: indexed by (p, j) with both from loops, the
     # loops need neither views (reference counting) nor negative-index checks.
     n_max = sizes.max() + 32
@@ -178,7 +170,7 @@ def test_image_readout(image, base_key, sizes, pop_off, w_off, WT, bias, consts,
                     ash = d_short * ((a_short[q, j] - short_m * expiring) + new)
                     a_long[q, j] = al
                     a_short[q, j] = ash
-                    _hidden_soma_step(soma, v_bias, q, j, al - ash, inv_tau, g_l, g_b)
+                    soma[q, j] = hidden_soma(soma[q, j], al - ash, v_bias[q, j], inv_tau, g_l, g_b)
             else:
                 for j in range(n_post):
                     new = drive[row, q, j]
@@ -186,11 +178,11 @@ def test_image_readout(image, base_key, sizes, pop_off, w_off, WT, bias, consts,
                     ash = d_short * (a_short[q, j] + new)
                     a_long[q, j] = al
                     a_short[q, j] = ash
-                    _hidden_soma_step(soma, v_bias, q, j, al - ash, inv_tau, g_l, g_b)
+                    soma[q, j] = hidden_soma(soma[q, j], al - ash, v_bias[q, j], inv_tau, g_l, g_b)
     # Σ_window V_out = (Σ_t β(t)) b + W_out · read
     n, o0, n_out = sizes[last], pop_off[-1], sizes[-1]
     w = w_off[last]
-    n_mean = length - w0
+    n_mean = length - window_start(length, flags)
     v_acc = np.zeros(n_out)
     for j in range(n_out):
         v_acc[j] = bias[o0 + j] * bias_weight
@@ -252,9 +244,10 @@ def test_spiking_readout(images, base_keys, sizes, pop_off, w_off, WT, bias, con
     """:func:`test_image_readout` on each image. Runs without the GIL: the engine calls it from one
     thread per core on batches of images (a plain thread pool compiles in a fraction of the time
     of Numba's parallel loops)."""
+    gamma, bias_weight = readout_coefficients(length, window_start(length, flags), flags, consts)
     for e in range(images.shape[0]):
         test_image_readout(images[e], base_keys[e], sizes, pop_off, w_off, WT, bias, consts, flags,
-                           length, out[e])
+                           length, gamma, bias_weight, out[e])
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

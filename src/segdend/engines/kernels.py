@@ -182,11 +182,16 @@ def _soma_in_drive_pass(p, out, spiking_ff, apical_per_step):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def hidden_soma(v, a_diff, b, inv_tau, g_l, g_b):
+    """One step of a hidden soma without apical input (Eq. 1): V + (−g_L V + g_B (V^b − V)) with
+    V^b = (A_L − A_s)/(τ_L − τ_s) + b, given a_diff = A_L − A_s and inv_tau = 1/(τ_L − τ_s)."""
+    return v + (-g_l * v + g_b * ((a_diff * inv_tau + b) - v))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _soma_step(v_soma, v_bias, v_acc, j, a_diff, inv_tau, g_l, g_b, add_to_window):
-    """One step of a hidden soma without apical input (Eq. 1): V^b = (A_L − A_s)/(τ_L − τ_s) + b,
-    V += −g_L V + g_B (V^b − V); optionally added to the window sum."""
-    v = v_soma[j]
-    v += -g_l * v + g_b * ((a_diff * inv_tau + v_bias[j]) - v)
+    """:func:`hidden_soma` on neuron j of a population, optionally added to the window sum."""
+    v = hidden_soma(v_soma[j], a_diff, v_bias[j], inv_tau, g_l, g_b)
     v_soma[j] = v
     if add_to_window:
         v_acc[j] += v
