@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,6 +23,22 @@ class ExampleSchedule:
     plateau_offsets_forward: list[np.ndarray] | None = None
     """Stochastic plateaus: steps before the end of the forward phase, per hidden neuron."""
     plateau_offsets_target: list[np.ndarray] | None = None
+
+
+#: Columns of a recorded example's array (:attr:`ChunkResult.voltages`).
+VOLTAGE_COLUMNS = ("apical", "basal", "soma", "spikes")
+
+
+@dataclass
+class VoltageRequest:
+    """Neurons whose potentials and spikes are recorded at every step of chosen examples."""
+
+    layers: np.ndarray
+    """Layer of each recorded neuron (0 = first hidden layer, ``n_hidden`` = output), int64."""
+    neurons: np.ndarray
+    """Index of each recorded neuron within its layer, int64."""
+    positions: frozenset[int]
+    """Positions within the chunk (0 = its first example) of the examples to record."""
 
 
 @dataclass
@@ -45,6 +61,10 @@ class ChunkResult:
     """Examples completed; fewer than the chunk when the run diverged."""
     diverged_layer: int = -1
     """Layer whose potential became NaN or infinite, or −1."""
+    voltages: dict[int, np.ndarray] = field(default_factory=dict)
+    """Recorded examples (:class:`VoltageRequest`), by position in the chunk: an array of shape
+    (forward + target steps, recorded neurons, 4) with the columns :data:`VOLTAGE_COLUMNS`
+    (spikes as counts; NaN apical for output neurons). Only completed examples."""
 
     @classmethod
     def empty(cls, n: int, n_hidden: int, n_out: int) -> ChunkResult:
@@ -76,12 +96,14 @@ class Engine(ABC):
         schedules: list[ExampleSchedule],
         record_angle: bool = False,
         learn: bool = True,
+        voltages: VoltageRequest | None = None,
     ) -> ChunkResult:
         """Train online on ``images`` in order, updating ``params`` and ``state`` in place.
 
         With ``learn=False`` the examples run through both phases (losses, predictions) but no
         weight changes: the loss probe of Fig 5B. Stops early (``completed`` < len(images)) if a
-        potential becomes NaN or infinite.
+        potential becomes NaN or infinite. ``voltages`` (spiking mode only) records the chosen
+        neurons of the chosen examples in ``ChunkResult.voltages``; it never changes a result.
         """
 
     @abstractmethod

@@ -19,7 +19,7 @@ from segdend import rng
 from segdend.config import Config
 from segdend.engines import inference
 from segdend.engines import kernels as kn
-from segdend.engines.base import ChunkResult, Engine, ExampleSchedule
+from segdend.engines.base import ChunkResult, Engine, ExampleSchedule, VoltageRequest
 from segdend.engines.counters import extend_keys
 from segdend.engines.reference import ReferenceEngine
 from segdend.model.learning import ExampleSummary, needs_feedback_update, update_feedback_weights
@@ -191,6 +191,7 @@ class FastEngine(Engine):
         schedules: list[ExampleSchedule],
         record_angle: bool = False,
         learn: bool = True,
+        voltages: VoltageRequest | None = None,
     ) -> ChunkResult:
         """Online training in compiled chunks (one example per chunk if Y changes each time)."""
         result = ChunkResult.empty(len(images), params.n_hidden, params.sizes[-1])
@@ -199,13 +200,19 @@ class FastEngine(Engine):
         per_example = learn and needs_feedback_update(self.config)
         bounds = list(range(len(images) + 1)) if per_example else [0, len(images)]
         for start, stop in itertools.pairwise(bounds):
+            request = None
+            if voltages is not None and not voltages.positions.isdisjoint(range(start, stop)):
+                request = VoltageRequest(voltages.layers, voltages.neurons, frozenset(
+                    pos - start for pos in voltages.positions if start <= pos < stop))
             part = self._train_part(params, state, images[start:stop], labels[start:stop],
-                                    schedules[start:stop], record_angle, per_example, learn)
+                                    schedules[start:stop], record_angle, per_example, learn,
+                                    request)
             for name in ("predicted", "output_loss", "hidden_loss", "backprop_angle",
                          "output_forward"):
                 getattr(result, name)[start : start + part.completed] = getattr(part, name)[
                     : part.completed
                 ]
+            result.voltages.update({start + pos: rec for pos, rec in part.voltages.items()})
             result.completed = start + part.completed
             if part.diverged_layer >= 0:
                 result.diverged_layer = part.diverged_layer
@@ -213,7 +220,7 @@ class FastEngine(Engine):
         return result
 
     def _train_part(self, params, state, images, labels, schedules, record_angle, per_example,
-                    learn):
+                    learn, voltages=None):
         packed = _Packed(params, self._weight_buffer)
         self._weight_buffer = packed.WT
         n = len(images)
@@ -241,14 +248,18 @@ class FastEngine(Engine):
                                np.array([s.index for s in schedules], dtype=np.int64))
             f_lens = np.array([s.forward_length for s in schedules], dtype=np.int64)
             t_lens = np.array([s.target_length for s in schedules], dtype=np.int64)
+            recording = self._recording(voltages, f_lens + t_lens)
             completed, diverged = kn.train_spiking(
                 np.ascontiguousarray(images, dtype=np.float64), targets, keys, f_lens, t_lens,
                 self._offsets(packed, schedules), packed.sizes, packed.pop_off, packed.w_off,
                 packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias, self.kernel,
                 self.consts, flags, steps, flat["hist"], flat["slow"], flat["fast"],
-                flat["soma"], flat["out_rate"], flat["head"], *common,
+                flat["soma"], flat["out_rate"], flat["head"], *common, *recording,
             )
             self._unpack_state(packed, flat, state)
+            _, _, rec, slots = recording
+            for e in np.flatnonzero(slots[: int(completed)] >= 0):
+                result.voltages[int(e)] = rec[slots[e], : f_lens[e] + t_lens[e]].copy()
         packed.unpack(params)
         result.completed = int(completed)
         result.diverged_layer = int(diverged)
@@ -256,6 +267,22 @@ class FastEngine(Engine):
             update_feedback_weights(params, self._summary(packed, summary, fb_mean), self.config,
                                     self.const, schedules[0].index)
         return result
+
+    @staticmethod
+    def _recording(request: VoltageRequest | None, lengths: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Arguments of ``train_spiking`` that record the requested examples' neurons:
+        populations, indices, the output array (slots, steps, neurons, 4) and each example's slot
+        (−1: not recorded). Without a request, empty arrays: the kernel's normal path."""
+        slots = np.full(len(lengths), -1, np.int64)
+        if request is None or not request.positions:
+            return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0, 0, 4)), slots)
+        chosen = sorted(pos for pos in request.positions if pos < len(lengths))
+        slots[chosen] = np.arange(len(chosen))
+        n_rec = len(request.layers)
+        rec = np.zeros((len(chosen), int(lengths[chosen].max()), n_rec, 4))
+        return (np.asarray(request.layers, np.int64) + 1, np.asarray(request.neurons, np.int64),
+                rec, slots)
 
     @staticmethod
     def _summary(packed: _Packed, arrays: dict[str, np.ndarray], fb_mean: np.ndarray

@@ -224,7 +224,8 @@ def test_image_general(image, base_key, sizes, pop_off, w_off, y_off, WT, bias, 
         soma_acc, state[6], dummy, small, small, state[7], np.zeros(n_out),
         np.zeros(sizes.max()), np.zeros((4, n_max), np.float32),
         np.zeros((2, n_max), np.int32), np.zeros(n_max, np.int64), np.zeros(n_max, np.int64),
-        np.zeros(sizes.max()),
+        np.zeros(sizes.max()), np.zeros(0, np.int64), np.zeros(0, np.int64),
+        np.zeros((0, 0, 0, 4)), np.full(1, -1, np.int64)[0],
     )
     n_mean = length - window_start(length, flags)
     o = pop_off[-1]

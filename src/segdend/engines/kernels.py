@@ -212,7 +212,7 @@ def run_phase(
     offsets, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts, flags,
     hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate, head,
     soma_acc, sbar_acc, apical_acc, rate_acc, fb_acc, scratch, fb_signal, basal, decided,
-    int_scratch, spikes_idx, spikes_count, apical_buf,
+    int_scratch, spikes_idx, spikes_count, apical_buf, rec_pop, rec_idx, rec, rec_slot,
 ):
     """Simulate one phase (reference ``_run_phase``) and accumulate its window sums.
 
@@ -220,6 +220,9 @@ def run_phase(
     e^{−rate}. ``learning``: 1 = forward phase (accumulates everything the updates need),
     2 = target phase (somata, plateaus, output rates), 0 = test (output soma only).
     ``int_scratch`` is an int32 (2, max size + 32) work array.
+    ``rec_slot`` ≥ 0 records the potentials and spikes of neurons ``rec_idx`` of populations
+    ``rec_pop`` at each step t (from the example's start) in ``rec[rec_slot, t]`` (see
+    :func:`record_step`); −1 (the normal path) records nothing.
     Returns −1, or the layer whose soma became non-finite.
     """
     n_pop = sizes.shape[0]
@@ -260,7 +263,9 @@ def run_phase(
             head[0] = (head[0] + 1) % m
         hrow = head[0]
         # ---- feedback signal reaching the apical dendrites (the output as of the last step)
-        need_apical = n_hidden > 0 and (apical_in_soma or (learning >= 1 and step >= apical_from))
+        # (a recorded example also needs it before the averaging window, for its apical trace)
+        need_apical = n_hidden > 0 and (apical_in_soma or rec_slot >= 0
+                                        or (learning >= 1 and step >= apical_from))
         apical_per_step = need_apical and apical_in_soma
         if need_apical:
             o0 = pop_off[out]
@@ -422,6 +427,9 @@ def run_phase(
                                          spikes_idx, spikes_count)
             if truncated:
                 ring_n[hrow, p] = n_spikes
+            if rec_slot >= 0:
+                record_spikes(rec[rec_slot, t], rec_pop, rec_idx, p, spikes_idx, spikes_count,
+                              n_spikes)
             for s_i in range(n_spikes):
                 i = spikes_idx[s_i]
                 c = float(spikes_count[s_i])
@@ -493,6 +501,9 @@ def run_phase(
                         v_w = WT[w + i * n_post : w + (i + 1) * n_post]
                         for j in range(n_post):
                             v_out[j] += rate * v_w[j]
+        if rec_slot >= 0:
+            record_step(rec[rec_slot, t], rec_pop, rec_idx, sizes, pop_off, y_off, YT, bias,
+                        cbias, flags, consts, dslow, dfast, scratch, soma, fb_signal)
     if learning >= 1 and not apical_in_soma:
         # Σ_window V^{ka} = Y^k Σ_window s^{out} + (window length) c^k, per neuron's window
         for p in range(1, out):
@@ -511,6 +522,54 @@ def run_phase(
                     for j in range(n):
                         v_acc[j] += v_yt[j] * f
     return -1
+
+
+#: Columns of a recorded step (:func:`record_step`): one row per recorded neuron.
+R_APICAL, R_BASAL, R_SOMA, R_SPIKES = range(4)
+
+
+@njit(cache=True, error_model="numpy")
+def record_spikes(row, rec_pop, rec_idx, p, spikes_idx, spikes_count, n_spikes):
+    """Spike counts of the recorded neurons of population p at this step, into ``row[:, 3]``."""
+    for r in range(rec_pop.shape[0]):
+        if rec_pop[r] == p:
+            count = 0.0
+            for s_i in range(n_spikes):
+                if spikes_idx[s_i] == rec_idx[r]:
+                    count = float(spikes_count[s_i])
+            row[r, R_SPIKES] = count
+
+
+@njit(cache=True, error_model="numpy")
+def record_step(row, rec_pop, rec_idx, sizes, pop_off, y_off, YT, bias, cbias, flags, consts,
+                dslow, dfast, scratch, soma, fb_signal):
+    """Apical, basal and somatic potentials of the recorded neurons after a step of
+    :func:`run_phase`, into ``row[r, 0:3]`` (the spikes were recorded by :func:`record_spikes`).
+
+    They are recomputed from the state the step left, by the same operations as the step: the
+    basal potential (A_L − A_s)/(τ_L − τ_s) + b (spiking input) or drive + b (rate input), the
+    apical potential Σ_o Yᵀ[o, j] s^{out}_o (+ c_j) in the order of the apical loop. The output
+    layer has no apical dendrite: NaN.
+    """
+    out = sizes.shape[0] - 1
+    n_out = sizes[out]
+    inv_tau = consts[C_INV_TAU]
+    for r in range(rec_pop.shape[0]):
+        p, j = rec_pop[r], rec_idx[r]
+        q = pop_off[p] + j
+        if flags[F_SPIKING_FF] == 1:
+            row[r, R_BASAL] = (dslow[q] - dfast[q]) * inv_tau + bias[q]
+        else:
+            row[r, R_BASAL] = scratch[q] + bias[q]
+        row[r, R_SOMA] = soma[q]
+        if p < out:
+            n, k = sizes[p], p - 1
+            apical = cbias[q] if flags[F_HAS_CBIAS] == 1 else 0.0
+            for o in range(n_out):
+                apical += YT[y_off[k] + o * n + j] * fb_signal[o]
+            row[r, R_APICAL] = apical
+        else:
+            row[r, R_APICAL] = np.nan
 
 
 @njit(cache=True, error_model="numpy")
@@ -710,8 +769,13 @@ def train_spiking(
     hist, slow, fast, soma, out_rate, head,
     predicted, out_loss, hid_loss, angles, out_fwd,
     soma_f, sbar, apical_f, alpha_f, alpha_t, rate_t, fb_mean,
+    rec_pop, rec_idx, rec, rec_slots,
 ):
-    """Train online on a chunk of examples; return (completed, diverged layer or −1)."""
+    """Train online on a chunk of examples; return (completed, diverged layer or −1).
+
+    Example e with ``rec_slots[e]`` ≥ 0 records its chosen neurons' potentials and spikes in
+    ``rec[rec_slots[e]]`` (steps of both phases; :func:`run_phase`).
+    """
     total = pop_off[-1] + sizes[-1]
     n_out = sizes[-1]
     m = flags[F_M]
@@ -758,7 +822,8 @@ def train_spiking(
             offsets[e, 0], sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
             flags, hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate, head,
             soma_acc_f, sbar_acc, apical_acc_f, rate_dummy, fb_acc, scratch, fb_signal, basal,
-            decided, int_scratch, spikes_idx, spikes_count, apical_buf,
+            decided, int_scratch, spikes_idx, spikes_count, apical_buf, rec_pop, rec_idx, rec,
+            rec_slots[e],
         )
         if status >= 0:
             return e, status
@@ -768,7 +833,8 @@ def train_spiking(
             offsets[e, 1], sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel, consts,
             flags, hist, ring_idx, ring_n, slow, fast, drive, dslow, dfast, soma, out_rate, head,
             soma_acc_t, sbar_acc, apical_acc_t, rate_acc, fb_acc, scratch, fb_signal, basal,
-            decided, int_scratch, spikes_idx, spikes_count, apical_buf,
+            decided, int_scratch, spikes_idx, spikes_count, apical_buf, rec_pop, rec_idx, rec,
+            rec_slots[e],
         )
         if status >= 0:
             return e, status

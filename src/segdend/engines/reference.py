@@ -29,7 +29,7 @@ import numpy as np
 
 from segdend import rng
 from segdend.config import Config
-from segdend.engines.base import ChunkResult, Engine, ExampleSchedule
+from segdend.engines.base import ChunkResult, Engine, ExampleSchedule, VoltageRequest
 from segdend.model.constants import sigmoid
 from segdend.model.learning import ExampleSummary, apply_updates, update_angle
 from segdend.model.params import NetworkParams
@@ -332,26 +332,31 @@ class ReferenceEngine(Engine):
         schedules: list[ExampleSchedule],
         record_angle: bool = False,
         learn: bool = True,
+        voltages: VoltageRequest | None = None,
     ) -> ChunkResult:
         """Online training, one example at a time (§2.9), updates at each target phase's end."""
         result = ChunkResult.empty(len(images), params.n_hidden, params.sizes[-1])
         with np.errstate(invalid="ignore", over="ignore"):  # divergence is reported below
             self._train_examples(params, state, images, labels, schedules, record_angle, result,
-                                 learn)
+                                 learn, voltages)
         return result
 
     def _train_examples(self, params, state, images, labels, schedules, record_angle, result,
-                        learn=True):
+                        learn=True, voltages=None):
         units = self.model.units_per_class
         for position, (image, label, schedule) in enumerate(
             zip(images, labels, schedules, strict=True)
         ):
             target = self.target_vector(int(label))
-            summary, _ = self.simulate_example(params, state, image, target, schedule)
+            recorded = voltages is not None and position in voltages.positions
+            summary, records = self.simulate_example(params, state, image, target, schedule,
+                                                     voltages=recorded)
             bad = [k for k, soma in enumerate(summary.soma_forward) if not np.isfinite(soma).all()]
             if bad:
                 result.diverged_layer = bad[0]
                 return
+            if recorded and records is not None:
+                result.voltages[position] = self._recorded(records, voltages)
             result.predicted[position] = summary.predicted_class(units)
             result.output_forward[position] = summary.soma_forward[-1]
             result.output_loss[position] = summary.output_loss(self.const.max_rate)
@@ -363,6 +368,25 @@ class ReferenceEngine(Engine):
             if record_angle and params.n_hidden:
                 result.backprop_angle[position] = update_angle(errors.local[0],
                                                                errors.backprop[0])
+
+    @staticmethod
+    def _recorded(records: tuple[PhaseRecord, PhaseRecord], request: VoltageRequest
+                  ) -> np.ndarray:
+        """The chosen neurons' apical, basal, somatic potentials and spikes at every step."""
+        steps = sum(record.soma[0].shape[0] for record in records)
+        out = np.full((steps, len(request.layers), 4), np.nan)
+        first = 0
+        for record in records:
+            length = record.soma[0].shape[0]
+            rows = slice(first, first + length)
+            for r, (layer, j) in enumerate(zip(request.layers, request.neurons, strict=True)):
+                if layer < len(record.apical):
+                    out[rows, r, 0] = record.apical[layer][:, j]
+                out[rows, r, 1] = record.basal[layer][:, j]
+                out[rows, r, 2] = record.soma[layer][:, j]
+                out[rows, r, 3] = record.spikes[layer + 1][:, j]
+            first += length
+        return out
 
     def target_vector(self, label: int) -> np.ndarray:
         """One-hot target, repeated for several output units per class (§1.6)."""
