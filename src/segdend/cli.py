@@ -355,6 +355,25 @@ def cmd_report(args: argparse.Namespace) -> int:
     _print(f"report -> {path}")
     return 0
 
+def cmd_import_original(args: argparse.Namespace) -> int:
+    """segdend import-original FOLDER --run-dir RUN: a simulation folder of the authors' code."""
+    from segdend.original import import_original
+
+    run_dir = import_original(args.folder, args.run_dir, args.epoch)
+    files = f"epoch_{args.epoch}_*" if args.epoch else "initial_*"
+    _print(f"imported {args.folder} ({files}) -> run {run_dir}")
+    return 0
+
+
+def cmd_export_original(args: argparse.Namespace) -> int:
+    """segdend export-original RUN --out FOLDER: a run as a simulation folder of their code."""
+    from segdend.original import export_original
+
+    out = export_original(args.run_dir, args.out)
+    _print(f"exported run {args.run_dir} -> {out} (simulation.json and .npy parameters)")
+    return 0
+
+
 
 def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="a Dask scheduler")
@@ -466,6 +485,22 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("directory", type=Path, help="a run directory or a reproduction folder")
     report.add_argument("--out", type=Path, help="HTML file (default DIR/report.html)")
     report.set_defaults(handler=cmd_report)
+
+    import_original = sub.add_parser(
+        "import-original", help="turn a simulation folder of the authors' code into a run")
+    import_original.add_argument("folder", type=Path, help="their simulation folder")
+    import_original.add_argument("--epoch", type=int, metavar="N",
+                                 help="take epoch_N_* parameters (default: initial_*)")
+    import_original.add_argument("--run-dir", type=Path, required=True, metavar="RUN",
+                                 help="the run directory to create")
+    import_original.set_defaults(handler=cmd_import_original)
+
+    export_original = sub.add_parser(
+        "export-original", help="write a run as a simulation folder of the authors' code")
+    export_original.add_argument("run_dir", type=Path, metavar="RUN", help="a finished run")
+    export_original.add_argument("--out", type=Path, required=True, metavar="FOLDER",
+                                 help="the simulation folder to write")
+    export_original.set_defaults(handler=cmd_export_original)
 
     config = sub.add_parser("config", help="print the resolved config as TOML")
     _config_arguments(config)
