@@ -240,6 +240,92 @@ class RecordConfig(Strict):
     params_epochs: list[int] = Field(default_factory=list)
     """Epochs after which the parameters are kept as ``recordings/params-epochNNNN.npz``
     (Fig 5B uses the network after epoch 1)."""
+    voltages: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Neurons whose apical, basal and somatic potentials and spikes are recorded at every "
+            "step of both phases of training examples, in recordings/voltages.csv "
+            "(docs/recording-voltages.md). Each is 'LAYER:INDEX' as in 'segdend traces --neuron': "
+            "layer 0 is the first hidden layer, the last layer (len(model.hidden)) the output; "
+            "e.g. [\"0:12\", \"1:3\"]. Empty: off. Spiking mode only. About 6 kB per neuron "
+            "and example: bound it with voltage_every and voltage_examples."
+        ),
+    )
+    voltage_every: int = Field(
+        1, ge=1,
+        description="Record the voltages of every N-th example of an epoch (positions 0, N, 2N, "
+                    "...).",
+    )
+    voltage_examples: int | None = Field(
+        None, ge=1,
+        description="Record the voltages only among the first N examples of each epoch "
+                    "(none: all of them).",
+    )
+
+    @field_validator("voltages", mode="before")
+    @classmethod
+    def _one_neuron(cls, value: Any) -> Any:
+        # --set record.voltages=0:12 (not TOML, so a bare string) means one neuron
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("voltages")
+    @classmethod
+    def _neuron_syntax(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_neuron(item)
+        return value
+
+
+def parse_neuron(text: str) -> tuple[int, int]:
+    """Parse a neuron given as ``LAYER:INDEX`` (layer 0 = first hidden layer).
+
+    Parameters
+    ----------
+    text : str
+        For example ``"0:12"``: neuron 12 of the first hidden layer.
+
+    Returns
+    -------
+    tuple of int
+        ``(layer, index)``.
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is not two non-negative integers separated by a colon.
+    """
+    layer_text, colon, index_text = str(text).partition(":")
+    try:
+        layer, index = int(layer_text), int(index_text)
+    except ValueError:
+        layer = index = -1
+    if not colon or layer < 0 or index < 0:
+        raise ValueError(f"'{text}' is not LAYER:INDEX (two non-negative integers, e.g. '0:12')")
+    return layer, index
+
+
+def neuron_error(layer: int, index: int, sizes: list[int]) -> str | None:
+    """Why neuron ``index`` of ``layer`` does not exist in layers of ``sizes``, or ``None``.
+
+    Parameters
+    ----------
+    layer, index : int
+        The neuron (layer 0 = first hidden layer).
+    sizes : list of int
+        Sizes of the hidden layers and the output, in order.
+
+    Returns
+    -------
+    str or None
+        A message naming the layers and sizes that exist, or ``None`` if the neuron exists.
+    """
+    if 0 <= layer < len(sizes) and 0 <= index < sizes[layer]:
+        return None
+    names = ", ".join(f"{k}: {n} {'output' if k == len(sizes) - 1 else 'hidden'} neurons"
+                      for k, n in enumerate(sizes))
+    if not 0 <= layer < len(sizes):
+        return f"no layer {layer} (layers 0..{len(sizes) - 1}; {names})"
+    return f"layer {layer} has neurons 0..{sizes[layer] - 1} ({names})"
 
 
 class Config(Strict):
@@ -274,6 +360,15 @@ class Config(Strict):
                 "model.plateau_window + model.plateau_offset_max must not exceed "
                 f"phases.min_length ({phases.min_length})"
             )
+        if self.record.voltages:
+            if model.mode != "spiking":
+                raise ValueError("record.voltages needs model.mode = 'spiking' (rate mode has "
+                                 "no dynamics)")
+            sizes = [*model.hidden, model.n_out]
+            for item in self.record.voltages:
+                problem = neuron_error(*parse_neuron(item), sizes)
+                if problem:
+                    raise ValueError(f"record.voltages: '{item}': {problem}")
         return self
 
     def learning_rates(self) -> list[float]:

@@ -7,7 +7,10 @@ have written (DESIGN.md, "Run directories").
 - ``losses.csv``: L¹ and every L^k per example (Fig 5B, 5C);
 - ``backprop_angle.csv``: ∠(ΔW⁰, ΔW⁰_BP) per example (Fig 7A);
 - ``jacobians.csv`` and ``jacobian_products.csv``: the condition of Theorem 1 over the last 100
-  examples (Fig 5S1), computed by :class:`JacobianRecorder`.
+  examples (Fig 5S1), computed by :class:`JacobianRecorder`;
+- ``voltages.csv``: apical, basal and somatic potentials and spikes of chosen neurons at every
+  step of chosen examples (``record.voltages``; docs/recording-voltages.md), read back by
+  :func:`read_voltages`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,13 @@ LOSSES = "recordings/losses.csv"
 ANGLES = "recordings/backprop_angle.csv"
 JACOBIANS = "recordings/jacobians.csv"
 JACOBIAN_PRODUCTS = "recordings/jacobian_products.csv"
-RECORDING_FILES = (LOSSES, ANGLES, JACOBIANS, JACOBIAN_PRODUCTS)
+VOLTAGES = "recordings/voltages.csv"
+RECORDING_FILES = (LOSSES, ANGLES, JACOBIANS, JACOBIAN_PRODUCTS, VOLTAGES)
+#: Columns of ``voltages.csv``; the potentials are written with 10 significant digits, the
+#: output's (absent) apical potential as an empty field.
+VOLTAGE_FILE_COLUMNS = ("epoch", "example", "index", "label", "phase", "step", "layer", "neuron",
+                        "apical", "basal", "soma", "spikes")
+_INT_COLUMNS = ("epoch", "example", "index", "label", "step", "layer", "neuron", "spikes")
 
 
 @dataclass
@@ -42,6 +51,8 @@ class Recorders:
     correct: int = 0
     seen: int = 0
     rows: dict[str, list[str]] = field(default_factory=dict)
+    forward_lengths: np.ndarray | None = None
+    """Forward-phase length of each example of the epoch (the phase column of voltages.csv)."""
 
     def add(self, start: int, result: ChunkResult) -> None:
         """Record the completed examples of a chunk that began at position ``start``."""
@@ -62,6 +73,15 @@ class Recorders:
             lines = self.rows.setdefault(ANGLES, [])
             lines.extend(f"{epoch},{start + i},{result.backprop_angle[i]:.6f}\n"
                          for i in range(done))
+        if result.voltages:
+            lines = self.rows.setdefault(VOLTAGES, [])
+            neurons = recorded_neurons(self.config)
+            for i in sorted(result.voltages):
+                pos = start + i
+                assert self.forward_lengths is not None
+                lines.append(voltage_rows(
+                    f"{epoch},{pos},{int(self.order[pos])},{int(labels[i])}",
+                    int(self.forward_lengths[pos]), neurons, result.voltages[i]))
 
     def add_row(self, name: str, line: str) -> None:
         """Buffer one line of another recorder's file."""
@@ -77,6 +97,7 @@ class Recorders:
             ANGLES: "epoch,example,angle_degrees\n",
             JACOBIANS: "epoch,example,eigenvalue_product_of_means,eigenvalue_mean_of_products\n",
             JACOBIAN_PRODUCTS: f"epoch,example,when,row,{columns}\n",
+            VOLTAGES: ",".join(VOLTAGE_FILE_COLUMNS) + "\n",
         }
 
     def flush(self, run_dir: Path, n_hidden: int, n_out: int) -> None:
@@ -165,3 +186,111 @@ class JacobianRecorder:
             for row, values in enumerate(matrix):
                 cells = ",".join(f"{v:.8g}" for v in values)
                 recorders.add_row(JACOBIAN_PRODUCTS, f"{epoch},{example},{when},{row},{cells}\n")
+
+
+# ------------------------------------------------------------------------------- voltages
+
+
+def recorded_neurons(config: Config) -> list[tuple[int, int]]:
+    """The neurons of ``record.voltages`` as (layer, index), in order, without repeats."""
+    from segdend.config import parse_neuron
+
+    return list(dict.fromkeys(parse_neuron(item) for item in config.record.voltages))
+
+
+def voltage_positions(config: Config, start: int, stop: int) -> frozenset[int]:
+    """Positions in the epoch, within ``start:stop``, of the examples whose voltages are recorded.
+
+    Every ``record.voltage_every``-th example (positions 0, N, 2N, …) among the first
+    ``record.voltage_examples`` of the epoch; none if ``record.voltages`` is empty.
+    """
+    rec = config.record
+    if not rec.voltages:
+        return frozenset()
+    if rec.voltage_examples is not None:
+        stop = min(stop, rec.voltage_examples)
+    first = -(-start // rec.voltage_every) * rec.voltage_every
+    return frozenset(range(first, stop, rec.voltage_every))
+
+
+def voltage_rows(prefix: str, forward_length: int, neurons: list[tuple[int, int]],
+                 values: np.ndarray) -> str:
+    """CSV rows of one recorded example: neuron by neuron, step by step.
+
+    ``prefix`` holds the epoch, example, index and label cells; ``values`` has shape
+    (steps, neurons, 4) with the columns apical, basal, soma, spikes.
+    """
+    lines = []
+    for r, (layer, neuron) in enumerate(neurons):
+        apical = ["" if np.isnan(v) else f"{v:.10g}" for v in values[:, r, 0].tolist()]
+        basal, soma = values[:, r, 1].tolist(), values[:, r, 2].tolist()
+        spikes = values[:, r, 3].astype(np.int64).tolist()
+        for t in range(values.shape[0]):
+            phase = "forward" if t < forward_length else "target"
+            lines.append(f"{prefix},{phase},{t},{layer},{neuron},{apical[t]},{basal[t]:.10g},"
+                         f"{soma[t]:.10g},{spikes[t]}\n")
+    return "".join(lines)
+
+
+def read_voltages(run_dir: Path, epoch: int | None = None,
+                  example: int | None = None) -> dict[str, np.ndarray]:
+    """Read a run's voltage recording (``record.voltages``) back as columns.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run directory (its ``recordings/voltages.csv`` is read).
+    epoch : int, optional
+        Keep only this epoch (1-based, as in the file).
+    example : int, optional
+        Keep only the example at this position within its epoch (0-based).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One array per column of :data:`VOLTAGE_FILE_COLUMNS`, all of the same length (one entry
+        per example, neuron and step): ``phase`` holds strings (``forward``, ``target``),
+        ``apical``, ``basal`` and ``soma`` float64 (``apical`` is NaN for output neurons), the
+        others int64. ``step`` counts from the start of the example's forward phase; ``layer``
+        0 is the first hidden layer and the last the output.
+
+    Raises
+    ------
+    RunError
+        If the run has no voltage recording or the file is malformed.
+    """
+    import csv
+
+    from segdend.errors import RunError
+
+    path = Path(run_dir) / VOLTAGES
+    if not path.is_file():
+        raise RunError(f"'{run_dir}' has no voltage recording ({VOLTAGES}); set record.voltages")
+    columns: dict[str, list[str]] = {name: [] for name in VOLTAGE_FILE_COLUMNS}
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or tuple(header) != VOLTAGE_FILE_COLUMNS:
+            raise RunError(f"'{path}' does not start with the header "
+                           f"{','.join(VOLTAGE_FILE_COLUMNS)}")
+        for row in reader:
+            if len(row) != len(VOLTAGE_FILE_COLUMNS):
+                raise RunError(f"'{path}', line {reader.line_num}: expected "
+                               f"{len(VOLTAGE_FILE_COLUMNS)} cells, got {len(row)}")
+            if (epoch is not None and row[0] != str(epoch)) or (
+                    example is not None and row[1] != str(example)):
+                continue
+            for name, cell in zip(VOLTAGE_FILE_COLUMNS, row, strict=True):
+                columns[name].append(cell)
+    out: dict[str, np.ndarray] = {}
+    try:
+        for name, cells in columns.items():
+            if name in _INT_COLUMNS:
+                out[name] = np.array(cells, dtype=np.int64)
+            elif name == "phase":
+                out[name] = np.array(cells, dtype=str)
+            else:
+                out[name] = np.array([float(c) if c else np.nan for c in cells], dtype=np.float64)
+    except ValueError as error:
+        raise RunError(f"'{path}': column {name} is malformed: {error}") from None
+    return out

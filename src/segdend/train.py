@@ -23,12 +23,18 @@ from segdend import rng
 from segdend.config import Config, dump_toml, load_config
 from segdend.data.dataset import Dataset, load_dataset
 from segdend.engines import make_engine
-from segdend.engines.base import Engine, ExampleSchedule
+from segdend.engines.base import Engine, ExampleSchedule, VoltageRequest
 from segdend.errors import DataError, DivergenceError, RunError
 from segdend.evaluate import FULL_TEST, QUICK_TEST, test_error
 from segdend.model.params import NetworkParams, initialise, load_params
 from segdend.progress import Progress
-from segdend.recording import RECORDING_FILES, JacobianRecorder, Recorders
+from segdend.recording import (
+    RECORDING_FILES,
+    JacobianRecorder,
+    Recorders,
+    recorded_neurons,
+    voltage_positions,
+)
 from segdend.runs import (
     Checkpoints,
     RunLock,
@@ -324,7 +330,8 @@ class Trainer:
             epoch = self.position.epoch
             order = epoch_order(self.config, epoch, len(self.dataset.train_labels), self.order)
             lengths = phase_lengths(self.config, epoch)
-            recorders = Recorders(self.config, epoch, order, self.dataset.train_labels[order])
+            recorders = Recorders(self.config, epoch, order, self.dataset.train_labels[order],
+                                  forward_lengths=lengths[:, 0])
             recorders.correct, recorders.seen = self.position.correct, self.position.seen
             began = time.perf_counter() - self.position.seconds
             with Progress(n, f"epoch {epoch + 1}/{cfg.epochs}", self.quiet,
@@ -340,6 +347,7 @@ class Trainer:
                         make_schedules(self.config, epoch, range(start, stop), lengths,
                                        self.config.model.hidden),
                         record_angle=self.config.record.backprop_angle,
+                        voltages=self._voltage_request(start, stop),
                     )
                     recorders.add(start, result)
                     if before is not None and result.completed:
@@ -381,6 +389,16 @@ class Trainer:
             self.save_checkpoint()
         save_params_atomic(self.params, self.run_dir / "params.npz")
         self.event("finished")
+
+    def _voltage_request(self, start: int, stop: int) -> VoltageRequest | None:
+        """The examples of ``start:stop`` whose voltages are recorded (``record.voltages``)."""
+        positions = voltage_positions(self.config, start, stop)
+        if not positions:
+            return None
+        neurons = recorded_neurons(self.config)
+        return VoltageRequest(np.array([layer for layer, _ in neurons], np.int64),
+                              np.array([j for _, j in neurons], np.int64),
+                              frozenset(pos - start for pos in positions))
 
     def _append_quick_test(self, row: str) -> None:
         path = self.run_dir / "quick_tests.csv"
