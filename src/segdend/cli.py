@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shlex
 import statistics
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from segdend import __version__
-from segdend.config import build_config, dump_toml, load_config
+from segdend.config import build_config, dump_toml
 from segdend.errors import DivergenceError, SegdendError
-
-if TYPE_CHECKING:
-    from segdend.model.params import NetworkParams
 
 EXIT_INPUT = 2
 EXIT_DIVERGED = 3
@@ -46,22 +43,30 @@ def _default_run_dir(config_hidden: list[int], mode: str) -> Path:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """segdend train."""
-    from segdend.train import resume_training, run_training
+    """segdend train: ``Network.fit(run_dir=...)``, or ``Run.resume()`` with --resume."""
+    from segdend.network import Network
+    from segdend.run import Run
 
     if args.resume is not None:
         if args.overrides or args.config or args.init_params:
             raise SegdendError("--resume continues a run with its saved config; "
                                "it takes no --set, --config or --init-params")
-        run_dir = resume_training(args.resume, quiet=args.quiet, data_dir=args.data_dir)
+        args.training_run = Path(args.resume)  # named by main() if Ctrl-C interrupts the run
+        run_dir = Run(args.resume).resume(progress=not args.quiet, data_dir=args.data_dir).path
     else:
         config = build_config(args.preset, args.config, args.overrides)
         run_dir = args.run_dir or _default_run_dir(config.model.hidden, config.model.mode)
-        run_training(config, run_dir, quiet=args.quiet, init_params=args.init_params,
-                     data_dir=args.data_dir)
+        args.training_run = Path(run_dir)
+        Network(config=config).fit(run_dir=run_dir, init_params=args.init_params,
+                                   progress=not args.quiet, data_dir=args.data_dir,
+                                   log=_stderr)
     _print(f"run finished: {run_dir}")
     _print(_last_metrics(Path(run_dir)))
     return 0
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def _last_metrics(run_dir: Path) -> str:
@@ -73,50 +78,17 @@ def _last_metrics(run_dir: Path) -> str:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    """segdend test RUN_DIR: repeated weight tests of a run's parameters."""
-    from segdend.data.dataset import load_dataset
-    from segdend.engines import make_engine
-    from segdend.evaluate import repeated_test_errors, save_repeated_tests
-    from segdend.progress import Progress
-    from segdend.runs import RunLock, ensure_writable
+    """segdend test RUN_DIR: ``Run.test``, the repeated weight tests of a run's parameters."""
+    from segdend.run import Run
 
-    run_dir = Path(args.run_dir)
-    if not (run_dir / "config.toml").is_file():
-        raise SegdendError(f"'{run_dir}' is not a run directory (no config.toml)")
-    config = load_config(run_dir / "config.toml")
-    params = _final_params(run_dir)
-    dataset = load_dataset(config.dataset, args.data_dir)
-    n_images = min(args.examples or config.test.examples, len(dataset.test_labels))
-    engine = make_engine(config)
-    ensure_writable(run_dir)
-    with RunLock(run_dir), Progress(n_images * args.repeats, "repeated tests", args.quiet,
-                                    unit="img") as bar:
-        errors = repeated_test_errors(engine, params, dataset, n_images, args.repeats,
-                                      progress=bar.update)
-        path = save_repeated_tests(run_dir, errors)
+    run = Run(args.run_dir)
+    errors = run.test(args.repeats, examples=args.examples, progress=not args.quiet,
+                      data_dir=args.data_dir)
     spread = statistics.stdev(errors) if len(errors) > 1 else 0.0
     mean = statistics.mean(errors)
-    _print(f"{args.repeats} repeated tests on {n_images} images: mean {mean:.2f} %, "
-           f"sd {spread:.2f}, min {min(errors):.2f}, max {max(errors):.2f} "
-           f"-> {path}")
+    _print(f"{args.repeats} repeated tests: mean {mean:.2f} %, sd {spread:.2f}, min "
+           f"{min(errors):.2f}, max {max(errors):.2f} -> {run.path / 'repeated_tests.csv'}")
     return 0
-
-
-def _final_params(run_dir: Path) -> NetworkParams:
-    """A run's final parameters, or those of its latest checkpoint if it is unfinished."""
-    from segdend.model.params import load_params
-    from segdend.runs import Checkpoints
-    from segdend.train import params_from_arrays
-
-    if (run_dir / "params.npz").is_file():
-        return load_params(run_dir / "params.npz")
-    loaded = Checkpoints(run_dir).load_latest(warn=lambda m: print(f"warning: {m}",
-                                                                    file=sys.stderr))
-    if loaded is None:
-        raise SegdendError(f"'{run_dir}' has neither params.npz nor a usable checkpoint")
-    print("warning: the run is unfinished; testing its latest checkpoint", file=sys.stderr)
-    arrays = {k[2:]: v for k, v in loaded[0].items() if k.startswith("p_")}
-    return params_from_arrays(arrays)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -146,19 +118,18 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """segdend demo: one epoch of the paper's 784-500-10 spiking network, then a test."""
-    from segdend.data.dataset import load_dataset
     from segdend.engines import resolve_engine_name
-    from segdend.train import run_training
+    from segdend.network import Network
 
     overrides = ["train.epochs=1", "model.hidden=[500]", "model.mode=spiking", "engine=auto",
                  *args.overrides]
-    config = build_config("code", [], overrides)
-    load_dataset("mnist", args.data_dir, progress=lambda m: print(m, file=sys.stderr))
-    run_dir = args.run_dir or _default_run_dir(config.model.hidden, "demo")
+    net = Network(config=build_config("code", [], overrides))
+    run_dir = args.run_dir or _default_run_dir(net.config.model.hidden, "demo")
     _print(f"demo: training 784-500-10 (spiking) for one epoch with the "
-           f"{resolve_engine_name(config)} engine -> {run_dir}")
+           f"{resolve_engine_name(net.config)} engine -> {run_dir}")
     began = time.perf_counter()
-    run_training(config, run_dir, quiet=args.quiet, data_dir=args.data_dir)
+    args.training_run = Path(run_dir)
+    net.fit(run_dir=run_dir, progress=not args.quiet, data_dir=args.data_dir, log=_stderr)
     _print(_last_metrics(Path(run_dir)))
     _print(f"demo finished in {time.perf_counter() - began:.0f} s; results in {run_dir}")
     return 0
@@ -185,17 +156,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_plasticity(args: argparse.Namespace) -> int:
-    """segdend plasticity: the Fig 10 protocol and the apical-timing sweep."""
+    """segdend plasticity: ``run_plasticity``, the Fig 10 protocol and the timing sweep."""
     import json
 
-    from segdend.plasticity import as_json, build_plasticity_config, run_protocol, write_outputs
-    from segdend.runs import atomic_write_text, ensure_writable
+    from segdend.plasticity import run_plasticity
+    from segdend.runs import atomic_write_text
 
-    config = build_plasticity_config(args.config, args.overrides)
-    ensure_writable(args.out)
-    result = run_protocol(config)
-    written = write_outputs(result, args.out)
-    summary = as_json(result)
+    summary = run_plasticity(files=args.config, overrides=args.overrides, out=args.out)
+    written = summary.pop("files")
     for name in ("early", "late"):
         r = summary[name]
         kind = "LTD" if r["delta_w"] < 0 else "LTP" if r["delta_w"] > 0 else "no change"
@@ -204,38 +172,40 @@ def cmd_plasticity(args: argparse.Namespace) -> int:
                f" -> {r['after_response']:.3f}")
     if args.json:
         atomic_write_text(args.json, json.dumps(summary, indent=1) + "\n")
-        written.append(args.json)
-    _print("written: " + ", ".join(str(p) for p in written))
+        written.append(str(args.json))
+    _print("written: " + ", ".join(written))
     return 0
 
 
 def cmd_traces(args: argparse.Namespace) -> int:
-    """segdend traces: voltages and spikes of chosen neurons (Figs 3C, 9A)."""
+    """segdend traces: ``Network.simulate`` and ``Simulation.plot`` (Figs 3C, 9A)."""
     from segdend.config import apply_overrides, load_toml, validate
     from segdend.data.dataset import load_dataset
-    from segdend.model.params import initialise
+    from segdend.experiments.common import pyplot
+    from segdend.network import Network
+    from segdend.run import Run
     from segdend.runs import ensure_writable
-    from segdend.traces import choose_neurons, example_image, plot, record_traces, write_csv
+    from segdend.traces import choose_neurons, write_csv
 
     if args.run_dir is not None:
-        if not (args.run_dir / "config.toml").is_file():
-            raise SegdendError(f"'{args.run_dir}' is not a run directory (no config.toml)")
-        tree = load_toml(args.run_dir / "config.toml")
+        run = Run(args.run_dir)
+        tree = load_toml(run.path / "config.toml")
         apply_overrides(tree, args.overrides)
-        config = validate(tree)
-        params = _final_params(args.run_dir)
+        net = Network(config=validate(tree))
+        net.params_ = run.params()
     else:
-        config = build_config(args.preset, args.config, args.overrides)
-        params = None
+        net = Network(config=build_config(args.preset, args.config, args.overrides))
+    config = net.config
     if config.model.mode != "spiking":
         raise SegdendError("traces need model.mode = 'spiking' (rate mode has no dynamics)")
     dataset = load_dataset(config.dataset, args.data_dir)
-    if params is None:
-        params = initialise(config, dataset.n_inputs)
+    if not net.is_fitted:
+        net.initialise(dataset.n_inputs)
+    params = net.params_
     if not 0 <= args.image < len(dataset.test_labels):
         raise SegdendError(f"--image must be in 0..{len(dataset.test_labels) - 1}")
-    image, label = example_image(dataset, args.image)
-    traces = record_traces(config, params, image, label)
+    label = int(dataset.test_labels[args.image])
+    simulation = net.simulate(dataset.test_images[args.image], label)
     neurons = choose_neurons(params, args.neurons, label)
     if args.neuron:
         neurons = {}
@@ -253,10 +223,13 @@ def cmd_traces(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     title = (f"test image {args.image} (label {label}), g_a = "
              f"{config.model.apical_conductance}")
-    plot(traces, neurons, args.out / "traces.png", title)
+    plt = pyplot()
+    figure = simulation.plot(neurons, title)
+    figure.savefig(args.out / "traces.png", dpi=110)
+    plt.close(figure)
     written = [args.out / "traces.png"]
     if args.csv:
-        write_csv(traces, neurons, args.out / "traces.csv")
+        write_csv(simulation.traces(), neurons, args.out / "traces.csv")
         written.append(args.out / "traces.csv")
     _print("written: " + ", ".join(str(p) for p in written))
     return 0
@@ -287,21 +260,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         _print(f"results of {sum(sweep.run_is_finished(r.run_dir) for r in runs)} finished runs "
                f"-> {path} (plot: {path.with_suffix('.png')})")
         return 0
-    workers = args.workers or sweep.default_workers()
-    progress = (lambda m: None) if args.quiet else _print
-    data_dir = str(args.data_dir) if args.data_dir else None
     _print(f"sweep: {len(runs)} runs in {out}")
-    if args.scheduler or args.cluster:
-        client, cluster = sweep.make_client(args.scheduler, args.cluster,
-                                            _cluster_options(args.cluster_option), workers)
-        try:
-            results = sweep.run_dask(runs, client, data_dir, progress)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    else:
-        results = sweep.run_local(runs, workers, data_dir, progress=progress)
+    results = sweep.run_sweep(words[0], workers=args.workers, out=args.out,
+                              scheduler=args.scheduler, cluster=args.cluster,
+                              cluster_options=_cluster_options(args.cluster_option),
+                              data_dir=args.data_dir,
+                              progress=None if args.quiet else _print)
     failed = [r for r in results if r["status"] == "failed"]
     done = sum(r["status"] == "done" for r in results)
     skipped = sum(r["status"] == "skipped" for r in results)
@@ -355,6 +319,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     _print(f"report -> {path}")
     return 0
 
+
+def cmd_results(args: argparse.Namespace) -> int:
+    """segdend results RESULTS_DIR: RESULTS.md from the committed result folders."""
+    from segdend.results import write_results
+
+    path = write_results(args.results_dir, args.out)
+    _print(f"results -> {path}")
+    return 0
+
+
 def cmd_import_original(args: argparse.Namespace) -> int:
     """segdend import-original FOLDER --run-dir RUN: a simulation folder of the authors' code."""
     from segdend.original import import_original
@@ -372,7 +346,6 @@ def cmd_export_original(args: argparse.Namespace) -> int:
     out = export_original(args.run_dir, args.out)
     _print(f"exported run {args.run_dir} -> {out} (simulation.json and .npy parameters)")
     return 0
-
 
 
 def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
@@ -486,6 +459,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, help="HTML file (default DIR/report.html)")
     report.set_defaults(handler=cmd_report)
 
+    results = sub.add_parser("results", help="write RESULTS.md from the committed result folders")
+    results.add_argument("results_dir", type=Path, metavar="RESULTS_DIR",
+                         help="the results folder (mnist-full, seeds, depth, ...)")
+    results.add_argument("--out", type=Path,
+                         help="Markdown file (default RESULTS.md beside RESULTS_DIR)")
+    results.set_defaults(handler=cmd_results)
+
     import_original = sub.add_parser(
         "import-original", help="turn a simulation folder of the authors' code into a run")
     import_original.add_argument("folder", type=Path, help="their simulation folder")
@@ -508,6 +488,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupted_message(args: argparse.Namespace) -> str:
+    """What Ctrl-C prints: how to continue the run it interrupted (``args.training_run``)."""
+    run_dir = getattr(args, "training_run", None)
+    if run_dir is None:
+        return "segdend: interrupted"
+    if not (run_dir / "config.toml").is_file():
+        return f"segdend: interrupted before the run in {run_dir} started; nothing to resume"
+    return (f"segdend: interrupted; continue the run with: "
+            f"segdend train --resume {shlex.quote(str(run_dir))}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``segdend`` console script."""
     parser = build_parser()
@@ -525,6 +516,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"segdend: error: {error}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print("segdend: interrupted; a run can be continued with 'segdend train --resume RUN_DIR'",
-              file=sys.stderr)
+        print(_interrupted_message(args), file=sys.stderr)
         return 130

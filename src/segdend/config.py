@@ -408,7 +408,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
+def set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``tree[a][b][c] = value`` for ``dotted`` = ``"a.b.c"``, creating sections."""
     parts = dotted.split(".")
     node = tree
     for part in parts[:-1]:
@@ -443,17 +444,38 @@ def build_config(
     preset: str = "code",
     files: list[Path] | None = None,
     overrides: list[str] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> Config:
-    """Resolve a config: preset values, then each TOML file, then each ``key=value`` override."""
+    """Resolve a config: preset values, then each TOML file, then each ``key=value`` override.
+
+    Parameters
+    ----------
+    preset : {"code", "paper"}
+        The authors' code or the paper's Methods (PAPER.md §8).
+    files : list of path, optional
+        TOML files, applied in order (later files win).
+    overrides : list of str, optional
+        ``key=value`` strings with TOML values, as ``--set`` takes them.
+    settings : dict, optional
+        Dotted key → Python value (``{"model.hidden": [500, 100]}``), applied last.
+
+    Raises
+    ------
+    ConfigError
+        An unknown preset or key, a wrong type or an impossible value (one line, naming it).
+    """
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset '{preset}': expected one of {', '.join(PRESETS)}")
     tree: dict[str, Any] = {}
     for key, value in PRESETS[preset].items():
-        _set_path(tree, key, value)
+        set_path(tree, key, value)
     tree["preset"] = preset
     for path in files or []:
         _merge(tree, load_toml(path))
     apply_overrides(tree, overrides)
+    for key, value in (settings or {}).items():
+        check_key(key)
+        set_path(tree, key, value)
     return validate(tree)
 
 
@@ -489,7 +511,7 @@ def apply_overrides(
             raise ConfigError(f"--set '{item}': empty key")
         check_key(key, root)
         value = parse_value(text.strip())
-        _set_path(tree, key, None if value == _NONE else value)
+        set_path(tree, key, None if value == _NONE else value)
 
 
 def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -33,7 +33,9 @@ from segdend.config import (
     _merge,
     apply_overrides,
     build_config,
+    check_key,
     load_toml,
+    set_path,
     validate,
 )
 from segdend.model.constants import Constants, derive_constants, sigmoid, sigmoid_slope
@@ -94,13 +96,54 @@ class PlasticityConfig(Strict):
 
 
 def build_plasticity_config(files: list[Path] | None = None,
-                            overrides: list[str] | None = None) -> PlasticityConfig:
-    """Resolve the protocol: defaults, TOML files, then ``key=value`` overrides."""
+                            overrides: list[str] | None = None,
+                            settings: dict[str, Any] | None = None) -> PlasticityConfig:
+    """Resolve the protocol: defaults, TOML files, ``key=value`` overrides, then ``settings``
+    (dotted key → Python value)."""
     tree: dict = PlasticityConfig().model_dump()  # so that early.onset_ms alone can be set
     for path in files or []:
         _merge(tree, load_toml(path))
     apply_overrides(tree, overrides, PlasticityConfig)
+    for key, value in (settings or {}).items():
+        check_key(key, PlasticityConfig)
+        set_path(tree, key, value)
     return validate(tree, PlasticityConfig)
+
+
+def run_plasticity(settings: dict[str, Any] | None = None, *,
+                   files: list[str | Path] | None = None,
+                   overrides: list[str] | None = None,
+                   out: str | Path | None = None) -> dict[str, Any]:
+    """The slice experiment the paper proposes (PAPER.md §6, Fig 10), on the model's neuron.
+
+    Parameters
+    ----------
+    settings : dict, optional
+        Protocol keys in dotted form, e.g. ``{"pairings": 50, "late.onset_ms": 40}``.
+    files : list of path, optional
+        Protocol TOML files, applied before ``settings``.
+    overrides : list of str, optional
+        ``key=value`` strings (TOML values), as ``segdend plasticity --set`` takes them.
+    out : path, optional
+        Also write ``plasticity.csv``, ``plasticity_sweep.csv``, ``plasticity_responses.csv``
+        and ``plasticity.png`` there.
+
+    Returns
+    -------
+    dict
+        ``early`` and ``late`` (onset, duration, Δw, basal responses before and after) and
+        ``sweep`` (Δw for each apical onset and duration), as ``segdend plasticity --json``.
+        With ``out``, ``files`` lists the files written.
+    """
+    config = build_plasticity_config([Path(f) for f in files or []], overrides, settings)
+    result = run_protocol(config)
+    if out is not None:
+        from segdend.runs import ensure_writable
+
+        ensure_writable(Path(out))
+        written = write_outputs(result, Path(out))
+        return {**as_json(result), "files": [str(p) for p in written]}
+    return as_json(result)
 
 
 @dataclass

@@ -72,16 +72,26 @@ def write_csv(traces: Traces, neurons: dict[int, list[int]], path: Path) -> None
 
 
 def plot(traces: Traces, neurons: dict[int, list[int]], path: Path, title: str) -> None:
-    """One panel per chosen neuron: apical, basal and somatic potentials with spike ticks."""
-    import matplotlib
+    """Save :func:`make_figure` as a PNG at ``path`` (on the non-interactive Agg backend)."""
+    from segdend.experiments.common import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
+    fig = make_figure(traces, neurons, title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def make_figure(traces: Traces, neurons: dict[int, list[int]], title: str, **options):
+    """One panel per chosen neuron: apical, basal and somatic potentials with spike ticks.
+
+    ``options`` go to :func:`matplotlib.pyplot.subplots`. Returns the figure (left open).
+    """
+    import matplotlib.pyplot as plt  # the session's backend (inline in Jupyter, Agg headless)
 
     panels = [(layer, j) for layer, indices in neurons.items() for j in indices]
     n_out_layer = len(traces.soma) - 1
-    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.2 * len(panels)), sharex=True,
-                             squeeze=False)
+    options.setdefault("figsize", (9, 2.2 * len(panels)))
+    fig, axes = plt.subplots(len(panels), 1, sharex=True, squeeze=False, **options)
     steps = np.arange(traces.soma[0].shape[0])
     for ax, (layer, j) in zip(axes[:, 0], panels, strict=True):
         is_output = layer == n_out_layer
@@ -99,8 +109,7 @@ def plot(traces: Traces, neurons: dict[int, list[int]], path: Path, title: str) 
     axes[-1, 0].set_xlabel("time (ms): forward phase | target phase")
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def choose_neurons(params: NetworkParams, per_layer: int, label: int) -> dict[int, list[int]]:
@@ -116,3 +125,53 @@ def choose_neurons(params: NetworkParams, per_layer: int, label: int) -> dict[in
 def example_image(dataset: Dataset, index: int) -> tuple[np.ndarray, int]:
     """Test image ``index`` scaled to [0, 1], and its label."""
     return Dataset.scale(dataset.test_images[index]), int(dataset.test_labels[index])
+
+
+def traces_from_recording(recording: dict[str, np.ndarray], epoch: int, example: int,
+                          n_layers: int) -> tuple[Traces, dict[int, list[int]]]:
+    """One recorded training example (``record.voltages``) as :class:`Traces`, for :func:`plot`.
+
+    Parameters
+    ----------
+    recording : dict of str to numpy.ndarray
+        Columns as returned by :func:`segdend.recording.read_voltages`.
+    epoch : int
+        The epoch (1-based, as in the file).
+    example : int
+        The example's position within the epoch.
+    n_layers : int
+        Hidden layers plus one (the output is layer ``n_layers - 1``).
+
+    Returns
+    -------
+    traces : Traces
+        Per-layer arrays as wide as the highest recorded neuron; neurons not recorded are NaN.
+    neurons : dict of int to list of int
+        The recorded neurons by layer, in the file's order (the ``neurons`` of :func:`plot`).
+
+    Raises
+    ------
+    ValueError
+        If the recording holds no such example.
+    """
+    rows = (recording["epoch"] == epoch) & (recording["example"] == example)
+    if not rows.any():
+        raise ValueError(f"the recording has no example {example} of epoch {epoch}")
+    steps = int(recording["step"][rows].max()) + 1
+    forward = int(np.count_nonzero(rows & (recording["phase"] == "forward")))
+    neurons: dict[int, list[int]] = {}
+    for layer, j in zip(recording["layer"][rows].tolist(), recording["neuron"][rows].tolist(),
+                        strict=True):
+        if j not in neurons.setdefault(layer, []):
+            neurons[layer].append(j)
+    forward //= sum(len(v) for v in neurons.values())
+    columns = {name: [np.full((steps, max(neurons.get(k, [-1])) + 1), np.nan)
+                      for k in range(n_layers)] for name in ("apical", "basal", "soma", "spikes")}
+    for layer, indices in neurons.items():
+        for j in indices:
+            sel = rows & (recording["layer"] == layer) & (recording["neuron"] == j)
+            for name, arrays in columns.items():
+                arrays[layer][recording["step"][sel], j] = recording[name][sel]
+    label = int(recording["label"][rows][0])
+    return Traces(forward, columns["basal"], columns["apical"], columns["soma"],
+                  [np.nan_to_num(s) for s in columns["spikes"]], label), neurons

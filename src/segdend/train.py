@@ -463,9 +463,16 @@ def run_training(
     init_params: Path | None = None,
     data_dir: Path | None = None,
     log: Callable[[str], None] | None = None,
+    dataset: Dataset | None = None,
 ) -> Path:
-    """Train a new run in ``run_dir`` (created) and return it."""
-    dataset = load_dataset(config.dataset, data_dir, progress=lambda m: print(m, file=sys.stderr))
+    """Train a new run in ``run_dir`` (created) and return it.
+
+    ``dataset`` is used when given (it must be what ``config.dataset`` names); otherwise the
+    data set is loaded by that name.
+    """
+    if dataset is None:
+        dataset = load_dataset(config.dataset, data_dir,
+                               progress=lambda m: print(m, file=sys.stderr))
     run_dir = Path(run_dir)
     trainer = Trainer(config, run_dir, dataset, quiet, log)
     ensure_writable(run_dir)
