@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from segdend.config import Config, build_config, dump_toml, load_config, validate
+from segdend.config import Config, build_config, dump_toml, load_config, set_path, validate
 from segdend.errors import ConfigError, DataError, RunError
 from segdend.model.params import NetworkParams, load_params
 from segdend.runs import atomic_write_bytes, atomic_write_text, ensure_writable
@@ -164,14 +164,6 @@ class _Simulation:
         return [float(v) for v in value]
 
 
-def _set(tree: dict[str, Any], dotted: str, value: Any) -> None:
-    *sections, key = dotted.split(".")
-    node = tree
-    for section in sections:
-        node = node[section]
-    node[key] = value
-
-
 def _get(config: Config, dotted: str) -> Any:
     node: Any = config
     for part in dotted.split("."):
@@ -227,20 +219,20 @@ def config_from_simulation(simulation: dict[str, Any], source: str = "simulation
         raise sim.error(f"'n' = {sizes!r}: the output layer needs a multiple of 10 units "
                         "(units per digit category × 10)")
     n_hidden = len(sizes) - 1
-    _set(tree, "model.hidden", list(sizes[:-1]))
-    _set(tree, "model.units_per_class", sizes[-1] // 10)
+    set_path(tree, "model.hidden", list(sizes[:-1]))
+    set_path(tree, "model.units_per_class", sizes[-1] // 10)
     rates = sim.numbers("f_etas")
     if len(rates) != len(sizes):
         raise sim.error(f"'f_etas' = {sim.values['f_etas']!r}: expected {len(sizes)} learning "
                         f"rates, one per layer of n = {sizes}")
-    _set(tree, "train.learning_rates", rates)
-    _set(tree, "train.examples", sim.integer("n_training_examples"))
-    _set(tree, "train.epochs", sim.integer("n_epochs"))
-    _set(tree, "train.initial_test", sim.flag("initial_test"))
-    _set(tree, "train.quick_test_examples", sim.integer("n_quick_test"))
-    _set(tree, "test.examples", sim.integer("n_full_test"))
+    set_path(tree, "train.learning_rates", rates)
+    set_path(tree, "train.examples", sim.integer("n_training_examples"))
+    set_path(tree, "train.epochs", sim.integer("n_epochs"))
+    set_path(tree, "train.initial_test", sim.flag("initial_test"))
+    set_path(tree, "train.quick_test_examples", sim.integer("n_quick_test"))
+    set_path(tree, "test.examples", sim.integer("n_full_test"))
     for key, field in RECORD_KEYS.items():
-        _set(tree, f"record.{field}", sim.flag(key))
+        set_path(tree, f"record.{field}", sim.flag(key))
     for key in IGNORED_KEYS:
         sim.flag(key)
 
@@ -262,17 +254,17 @@ def config_from_simulation(simulation: dict[str, Any], source: str = "simulation
                         "segdend equivalent (model.feedback is one variant)")
     feedback = ("symmetric-noise" if noisy else "symmetric") if symmetric else (
         "sparse" if sparse else "random")
-    _set(tree, "model.feedback", feedback)
-    _set(tree, "model.feedback_bias", sim.flag("use_feedback_bias"))
+    set_path(tree, "model.feedback", feedback)
+    set_path(tree, "model.feedback_bias", sim.flag("use_feedback_bias"))
     if sim.flag("update_feedback_weights"):
         feedback_rates = sim.numbers("b_etas") if sim.values["b_etas"] is not None else []
         if len(feedback_rates) not in (n_hidden, n_hidden + 1) or n_hidden == 0:
             raise sim.error(f"'b_etas' = {sim.values['b_etas']!r}: 'update_feedback_weights' "
                             f"needs a learning rate for each of the {n_hidden} feedback "
                             "matrices Y_m")
-        _set(tree, "model.learn_feedback", True)
-        _set(tree, "model.feedback_learning_rates", feedback_rates[:n_hidden])
-    _set(tree, "model.learning_rule", "backprop" if sim.flag("use_backprop") else "local")
+        set_path(tree, "model.learn_feedback", True)
+        set_path(tree, "model.feedback_learning_rates", feedback_rates[:n_hidden])
+    set_path(tree, "model.learning_rule", "backprop" if sim.flag("use_backprop") else "local")
 
     # Conductances and constants.
     g_a = sim.number("g_A")
@@ -305,11 +297,11 @@ def config_from_simulation(simulation: dict[str, Any], source: str = "simulation
         ("P_hidden", "model.hidden_error_scale"),
         ("P_final", "model.output_error_scale"),
     ):
-        _set(tree, dotted, sim.number(key))
+        set_path(tree, dotted, sim.number(key))
 
     # Mode, dynamics and phases.
     rate_mode = sim.flag("nonspiking_mode")
-    _set(tree, "model.mode", "rate" if rate_mode else "spiking")
+    set_path(tree, "model.mode", "rate" if rate_mode else "spiking")
     if rate_mode:
         for key in RATE_MODE_VALUES:  # overridden by the code's non-spiking mode: types only
             if isinstance(RATE_MODE_VALUES[key], bool):
@@ -331,11 +323,12 @@ def _spiking_phases(sim: _Simulation, tree: dict[str, Any]) -> None:
         raise sim.error("'use_conductances' = false in the spiking mode (somatic potentials "
                         "set instantly, without conductance dynamics) has no segdend "
                         "equivalent; expected true")
-    _set(tree, "phases.random_lengths", sim.flag("use_rand_phase_lengths"))
-    _set(tree, "model.plateaus",
-         "stochastic" if sim.flag("use_rand_plateau_times") else "synchronized")
-    _set(tree, "model.feedback_signal", "spikes" if sim.flag("use_spiking_feedback") else "rates")
-    _set(tree, "model.spiking_feedforward", sim.flag("use_spiking_feedforward"))
+    set_path(tree, "phases.random_lengths", sim.flag("use_rand_phase_lengths"))
+    set_path(tree, "model.plateaus",
+             "stochastic" if sim.flag("use_rand_plateau_times") else "synchronized")
+    set_path(tree, "model.feedback_signal",
+             "spikes" if sim.flag("use_spiking_feedback") else "rates")
+    set_path(tree, "model.spiking_feedforward", sim.flag("use_spiking_feedforward"))
     forward, target = sim.integer("l_f_phase"), sim.integer("l_t_phase")
     if forward != target:
         raise sim.error(f"'l_f_phase' = {forward} and 'l_t_phase' = {target} differ: segdend "
@@ -346,13 +339,13 @@ def _spiking_phases(sim: _Simulation, tree: dict[str, Any]) -> None:
     if test_window > test_length:
         raise sim.error(f"'integration_time_test' = {test_window} exceeds 'l_f_phase_test' = "
                         f"{test_length}: expected at most the test phase length")
-    _set(tree, "phases.min_length", forward)
-    _set(tree, "phases.averaging", "last-steps")
-    _set(tree, "phases.window", window)
-    _set(tree, "model.plateau_window", window)
-    _set(tree, "phases.test_length", test_length)
-    _set(tree, "phases.settling", test_length - test_window)
-    _set(tree, "model.kernel_steps", sim.integer("mem"))
+    set_path(tree, "phases.min_length", forward)
+    set_path(tree, "phases.averaging", "last-steps")
+    set_path(tree, "phases.window", window)
+    set_path(tree, "model.plateau_window", window)
+    set_path(tree, "phases.test_length", test_length)
+    set_path(tree, "phases.settling", test_length - test_window)
+    set_path(tree, "model.kernel_steps", sim.integer("mem"))
 
 
 def simulation_from_config(config: Config) -> dict[str, Any]:
