@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.segdend-installed
 
-.PHONY: setup system-deps demo test test-fast lint bench reproduce-quick clean
+.PHONY: setup system-deps demo test test-fast lint bench reproduce-quick package clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,15 @@ reproduce-quick: setup
 	$(VENV)/bin/segdend reproduce all --scale quick
 	$(VENV)/bin/segdend report reproduction/mnist-quick
 
+# sdist and wheel in dist/, checked with twine (tests/test_package.py also installs the wheel
+# into a fresh environment).
+package: setup
+	rm -f dist/segdend-*
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/segdend-*
+
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist
