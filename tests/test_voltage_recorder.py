@@ -11,7 +11,7 @@ from segdend.engines.reference import ReferenceEngine
 from segdend.errors import ConfigError
 from segdend.model.params import initialise, load_params
 from segdend.recording import VOLTAGES, read_voltages, voltage_positions
-from segdend.traces import record_traces
+from segdend.traces import plot, record_traces, traces_from_recording
 from segdend.train import Trainer, epoch_order, make_schedules, phase_lengths
 
 from .conftest import tiny_config
@@ -200,3 +200,12 @@ def test_recorded_first_example_equals_traces(tmp_path, small_mnist):
         if layer == 0:
             assert np.allclose(recording["apical"][rows], traces.apical[0][:, j], rtol=1e-9,
                                atol=1e-12)
+    recorded, neurons = traces_from_recording(recording, 1, 0, n_layers=2)
+    assert neurons == {0: [3, 17], 1: [4]} and recorded.forward_length == 50
+    assert recorded.label == label
+    assert np.allclose(recorded.soma[1][:, 4], traces.soma[1][:, 4], rtol=1e-9, atol=1e-12)
+    assert np.isnan(recorded.soma[0][:, 5]).all()
+    plot(recorded, neurons, tmp_path / "recorded.png", "recorded example 0")
+    assert (tmp_path / "recorded.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="no example 1 of epoch 1"):
+        traces_from_recording(recording, 1, 1, n_layers=2)

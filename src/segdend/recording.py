@@ -220,15 +220,20 @@ def voltage_rows(prefix: str, forward_length: int, neurons: list[tuple[int, int]
     ``prefix`` holds the epoch, example, index and label cells; ``values`` has shape
     (steps, neurons, 4) with the columns apical, basal, soma, spikes.
     """
-    lines = []
+    steps = values.shape[0]
+    starts = [f"{prefix},{'forward' if t < forward_length else 'target'},{t},"
+              for t in range(steps)]
+    fmt = "{:.10g}".format
+    lines: list[str] = []
     for r, (layer, neuron) in enumerate(neurons):
-        apical = ["" if np.isnan(v) else f"{v:.10g}" for v in values[:, r, 0].tolist()]
-        basal, soma = values[:, r, 1].tolist(), values[:, r, 2].tolist()
+        apical_values = values[:, r, 0]
+        apical = ([""] * steps if np.isnan(apical_values).all()
+                  else ["" if v != v else fmt(v) for v in apical_values.tolist()])
+        basal, soma = map(fmt, values[:, r, 1].tolist()), map(fmt, values[:, r, 2].tolist())
         spikes = values[:, r, 3].astype(np.int64).tolist()
-        for t in range(values.shape[0]):
-            phase = "forward" if t < forward_length else "target"
-            lines.append(f"{prefix},{phase},{t},{layer},{neuron},{apical[t]},{basal[t]:.10g},"
-                         f"{soma[t]:.10g},{spikes[t]}\n")
+        middle = f"{layer},{neuron},"
+        lines.extend(f"{start}{middle}{a},{b},{v},{k}\n"
+                     for start, a, b, v, k in zip(starts, apical, basal, soma, spikes, strict=True))
     return "".join(lines)
 
 
