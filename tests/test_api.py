@@ -94,7 +94,7 @@ def test_fit_with_a_run_dir_equals_the_command_line(tmp_path, small_mnist):
     assert len(losses) == 30 and "output_loss" in losses.columns
     with pytest.raises(segdend.DataError, match="no recording 'angles'"):
         run.recording("angles")
-    assert [e["event"] for e in run.events][0] == "start"
+    assert run.events[0]["event"] == "start"
     # A second fit into the same directory is refused, nothing is overwritten.
     before = (tmp_path / "api" / "metrics.csv").read_bytes()
     with pytest.raises(segdend.RunError, match="already holds a run"):
@@ -180,7 +180,7 @@ def test_progress_bars_follow_the_terminal_or_a_notebook(monkeypatch):
     assert bars_wanted(quiet=False) == sys.stderr.isatty() or in_notebook()
 
     class Shell:
-        config = {"IPKernelApp": {}}
+        config = types.MappingProxyType({"IPKernelApp": {}})
 
     fake = types.ModuleType("IPython")
     fake.get_ipython = lambda: Shell()
