@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segdend.csvio import load_table
 from segdend.data.dataset import Dataset
 from segdend.engines.base import Engine
 from segdend.model.params import NetworkParams
@@ -91,12 +92,6 @@ def save_repeated_tests(run_dir: Path, errors: list[float]) -> Path:
 
 
 def read_repeated_tests(run_dir: Path) -> np.ndarray:
-    """The test errors of ``repeated_tests.csv``."""
-    from segdend.errors import DataError
-
+    """The test errors of ``repeated_tests.csv`` (or ``repeated_tests.csv.gz``)."""
     path = Path(run_dir) / REPEATED_FILE
-    try:
-        table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    except (OSError, ValueError) as error:
-        raise DataError(f"'{path}' is missing or malformed: {error}") from None
-    return table[:, 1]
+    return load_table(path)[:, 1]

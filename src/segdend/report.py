@@ -19,7 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from segdend.errors import DataError
+from segdend import csvio
+from segdend.errors import DataError, SegdendError
 from segdend.runs import atomic_write_text
 
 STYLE = """
@@ -61,11 +62,6 @@ def _page(title: str, body: list[str]) -> str:
             f"<script>{CHECK_SCRIPT}</script></body></html>\n")
 
 
-def _csv_rows(path: Path) -> int:
-    with open(path, newline="") as handle:
-        return max(sum(1 for _ in handle) - 1, 0)
-
-
 def figure_section(folder: Path) -> list[str]:
     """The HTML of one reproduced figure (from its summary.json, PNGs and CSVs)."""
     try:
@@ -84,10 +80,10 @@ def figure_section(folder: Path) -> list[str]:
     parts += [f"<p class=\"muted\">{html.escape(note)}</p>" for note in summary.get("notes", [])]
     for png in sorted(folder.glob("*.png")):
         parts.append(_image(png.read_bytes(), png.stem))
-    csvs = sorted(folder.glob("*.csv"))
+    csvs = csvio.csv_files(folder)
     if csvs:
         parts.append(_table(["source-data file", "data rows"],
-                            [[p.name, _csv_rows(p)] for p in csvs]))
+                            [[p.name, csvio.count_rows(p)] for p in csvs]))
     return parts
 
 
@@ -112,10 +108,24 @@ def reproduction_report(directory: Path) -> str:
 
 def _metrics(run_dir: Path) -> list[dict[str, str]]:
     try:
-        with open(run_dir / "metrics.csv", newline="") as handle:
+        with csvio.open_csv(run_dir / "metrics.csv") as handle:
             return list(csv.DictReader(handle))
     except OSError as error:
         raise DataError(f"'{run_dir / 'metrics.csv'}' is unreadable: {error.strerror}") from None
+
+
+def _finished(run_dir: Path, rows: list[dict[str, str]]) -> bool:
+    """Finished: params.npz exists, or (a committed copy without parameters) metrics.csv reaches
+    the configured number of epochs."""
+    if (run_dir / "params.npz").is_file():
+        return True
+    from segdend.config import load_config
+
+    try:
+        epochs = load_config(run_dir / "config.toml").train.epochs
+    except SegdendError:
+        return False
+    return bool(rows) and rows[-1].get("epoch", "") == str(epochs)
 
 
 def _curve_png(rows: list[dict[str, str]]) -> bytes:
@@ -144,14 +154,14 @@ def run_report(run_dir: Path) -> str:
     """HTML of one run directory."""
     rows = _metrics(run_dir)
     body = [f"<p>Run directory <code>{html.escape(str(run_dir))}</code>; "
-            f"{'finished' if (run_dir / 'params.npz').is_file() else 'unfinished'}.</p>"]
+            f"{'finished' if _finished(run_dir, rows) else 'unfinished'}.</p>"]
     if rows:
         body.append(_image(_curve_png(rows), "test error per epoch"))
         body.append(_table(["epoch", "test error (%)", "training error (%)", "seconds"],
                            [[r["epoch"], r["test_error"], r.get("train_error", ""),
                              r.get("seconds", "")] for r in rows]))
-    repeated = run_dir / "repeated_tests.csv"
-    if repeated.is_file():
+    if any((run_dir / name).is_file() for name in ("repeated_tests.csv",
+                                                    "repeated_tests.csv.gz")):
         from segdend.analysis.stats import summarise
         from segdend.evaluate import read_repeated_tests
 
