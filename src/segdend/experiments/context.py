@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from segdend import csvio
 from segdend.analysis import stats
 from segdend.config import Config, load_config
 from segdend.data.dataset import Dataset, load_dataset
@@ -37,6 +38,12 @@ def _number(value: float | None, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+def _finite(value: float) -> float | None:
+    """A float for JSON: None for NaN or infinity."""
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
 @dataclass
 class FigureContext:
     """A figure's runs (label → run directory), output folder, scale and summary rows."""
@@ -52,6 +59,8 @@ class FigureContext:
     tests: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
+    measures: dict[str, Any] = field(default_factory=dict)
+    """Named numbers (floats, ints or None) that RESULTS.md judges the paper's claims by."""
 
     # ------------------------------------------------------------------------ runs
 
@@ -68,7 +77,7 @@ class FigureContext:
     def test_errors(self, label: str) -> np.ndarray:
         """Test error (%) after each epoch, epoch 0 (before training) first."""
         path = self.run_dirs[label] / "metrics.csv"
-        with open(path, newline="") as handle:
+        with csvio.open_csv(path) as handle:
             rows = list(csv.DictReader(handle))
         if not rows:
             raise DataError(f"'{path}' has no rows")
@@ -91,13 +100,17 @@ class FigureContext:
     # --------------------------------------------------------------------- outputs
 
     def write_csv(self, name: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
-        """A source-data CSV with a header row."""
+        """A source-data CSV with a header row; gzip-compressed (``NAME.csv.gz``, deterministic)
+        above :data:`segdend.csvio.GZIP_ROWS` data rows. The other form, if present, is removed."""
         lines = [",".join(header)]
         for row in rows:
             lines.append(",".join(v if isinstance(v, str) else f"{v:.6g}" for v in row))
-        path = self.out / name
-        atomic_write_text(path, "\n".join(lines) + "\n")
-        self.written.append(name)
+        compress = len(lines) - 1 > csvio.GZIP_ROWS
+        path = self.out / (name + csvio.GZ if compress else name)
+        atomic_write_bytes(path, csvio.encode("\n".join(lines) + "\n", compress))
+        other = self.out / (name if compress else name + csvio.GZ)
+        other.unlink(missing_ok=True)
+        self.written.append(path.name)
         return path
 
     def save_figure(self, figure: Any, name: str) -> Path:
@@ -116,12 +129,31 @@ class FigureContext:
 
     # ---------------------------------------------------------------------- summary
 
-    def add_value(self, quantity: str, ours: str, paper: str, spread: str = "") -> None:
-        """A row of the value table: a quantity, our value (and spread), the paper's."""
+    def add_value(self, quantity: str, ours: str, paper: str, spread: str = "",
+                  number: float | None = None, low: float | None = None,
+                  high: float | None = None, n: int | None = None) -> None:
+        """A row of the value table: a quantity, our value (and spread), the paper's.
+
+        ``number`` (with ``low``, ``high`` and ``n`` for a spread over repeated tests) is our
+        value as a number, kept in summary.json as ``mean``, ``min``, ``max``, ``n`` for
+        RESULTS.md.
+        """
         if any(row["quantity"] == quantity for row in self.values):
             return  # the same network in two panels (Fig 8B and 8D share "regular")
-        self.values.append({"quantity": quantity, "ours": ours, "spread": spread,
-                            "paper": paper if self.is_mnist else "not published"})
+        row: dict[str, Any] = {"quantity": quantity, "ours": ours, "spread": spread,
+                               "paper": paper if self.is_mnist else "not published"}
+        if number is not None:
+            row.update({"mean": _finite(number), "min": _finite(number if low is None else low),
+                        "max": _finite(number if high is None else high),
+                        "n": 1 if n is None else int(n)})
+        self.values.append(row)
+
+    def measure(self, name: str, value: float | None) -> None:
+        """A named number for RESULTS.md's verdicts on the paper's claims (summary.json)."""
+        if value is None or isinstance(value, int | np.integer):
+            self.measures[name] = None if value is None else int(value)
+        else:
+            self.measures[name] = _finite(value)
 
     def compare_errors(self, labels: dict[str, str], paper_means: dict[str, str],
                        paper_tests: dict[tuple[str, str], str],
@@ -137,15 +169,22 @@ class FigureContext:
             self.add_value(f"final test error, {name} (%)", _number(summary["mean"]),
                            paper_means.get(label, "not reported"),
                            f"{_number(summary['min'])}–{_number(summary['max'])} "
-                           f"(n = {summary['n']})")
+                           f"(n = {summary['n']})", number=summary["mean"],
+                           low=summary["min"], high=summary["max"], n=summary["n"])
+            self.measure(f"final_error.{label}", summary["mean"])
         for result in stats.compare(groups, bonferroni=bonferroni):
             paper = paper_tests.get((result["a"], result["b"]), "not reported")
+            comparison = f"{labels[result['a']]} vs {labels[result['b']]}"
+            if any(row["comparison"] == comparison for row in self.tests):
+                continue
             self.tests.append({
-                "comparison": f"{labels[result['a']]} vs {labels[result['b']]}",
+                "comparison": comparison,
                 "t": _number(result["t"]), "df": result["df"],
                 "p": _number(result["p_corrected"], 3),
                 "corrected": "Bonferroni" if result["corrected"] else "none",
                 "paper": paper if self.is_mnist else "not published",
+                "a": result["a"], "b": result["b"], "t_value": _finite(result["t"]),
+                "p_value": _finite(result["p_corrected"]),
             })
         return groups
 
@@ -153,13 +192,55 @@ class FigureContext:
         """A line under the tables (how a number was obtained, what differs from the paper)."""
         self.notes.append(text)
 
-    def write_summary(self) -> None:
-        """``summary.md`` and ``summary.json`` of the figure."""
+    def networks(self) -> list[dict[str, Any]]:
+        """What each network of the figure actually ran, from its config.toml and metrics.csv
+        (epochs, examples per epoch, test images, repeated tests, preset, seed, training
+        seconds), in the figure's order."""
+        titles = {spec.label: spec.title for spec in self.spec.runs}
+        found = []
+        for label, run_dir in self.run_dirs.items():
+            config = self.config(label)
+            with csvio.open_csv(run_dir / "metrics.csv") as handle:
+                rows = list(csv.DictReader(handle))
+            last = rows[-1] if rows else {}
+            try:
+                repeats = len(self.repeated(label))
+            except DataError:
+                repeats = 0
+            found.append({
+                "label": label, "title": titles.get(label, label), "run": run_dir.name,
+                "layers": "-".join(str(n) for n in [784, *config.model.hidden, 10]),
+                "epochs": int(last.get("epoch") or 0),
+                "examples": config.train.examples, "test_images": config.test.examples,
+                "repeated_tests": repeats, "preset": config.preset, "seed": config.seed,
+                "train_seconds": round(float(last.get("seconds") or 0.0), 3),
+            })
+        return found
+
+    def write_summary(self, timing: dict[str, Any] | None = None) -> None:
+        """``summary.md`` and ``summary.json`` of the figure.
+
+        Parameters
+        ----------
+        timing
+            The invocation of ``segdend reproduce`` that wrote it (started, wall seconds, runs
+            trained and reused); kept in summary.json only.
+        """
         scale = self.scale
+        networks = self.networks()
         lines = [f"# {self.spec.title}", "",
-                 f"Data set: {self.dataset_name}; scale: {scale.name} ({scale.epochs} epochs of "
-                 f"{scale.examples} examples, {scale.test_examples} test images, "
-                 f"{scale.repeats} repeated tests); preset: {self.preset}.", ""]
+                 f"Data set: {self.dataset_name}; scale: {scale.name}; preset: {self.preset}.",
+                 ""]
+        if networks:
+            lines += ["Networks, as run (from each run's config.toml, metrics.csv and "
+                      "repeated_tests.csv):", "",
+                      "| network | layers | epochs | examples per epoch | test images | "
+                      "repeated tests | preset | seed | run |",
+                      "|---|---|---|---|---|---|---|---|---|"]
+            lines += [f"| {n['title']} | {n['layers']} | {n['epochs']} | {n['examples']} | "
+                      f"{n['test_images']} | {n['repeated_tests']} | {n['preset']} | "
+                      f"{n['seed']} | {n['run']} |" for n in networks]
+            lines.append("")
         if self.values:
             lines += ["| quantity | ours | spread (min–max) | paper |", "|---|---|---|---|"]
             lines += [f"| {v['quantity']} | {v['ours']} | {v['spread']} | {v['paper']} |"
@@ -178,6 +259,10 @@ class FigureContext:
         atomic_write_text(self.out / "summary.md", "\n".join(lines).rstrip() + "\n")
         record = {"figure": self.spec.name, "title": self.spec.title,
                   "dataset": self.dataset_name, "scale": scale.name, "preset": self.preset,
-                  "values": self.values, "tests": self.tests, "notes": self.notes,
-                  "files": sorted(set(self.written))}
+                  "networks": networks, "values": self.values, "tests": self.tests,
+                  "measures": dict(sorted(self.measures.items())), "notes": self.notes,
+                  "files": sorted(set(self.written)),
+                  "train_seconds": round(sum(n["train_seconds"] for n in networks), 3)}
+        if timing is not None:
+            record["timing"] = timing
         atomic_write_text(self.out / "summary.json", json.dumps(record, indent=1) + "\n")

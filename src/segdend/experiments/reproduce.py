@@ -5,12 +5,16 @@ serves six figures), executed by the sweep executor (``sweep.run_local``: a proc
 crashed workers are retried, every run resumable), each followed by its repeated weight tests.
 Finished runs are reused when a reproduction is run again. Then each figure's ``make`` writes
 ``OUT/<figure>/``: source-data CSVs (PAPER.md §4), PNGs, ``summary.md`` and ``summary.json``.
+Every invocation appends a row to ``OUT/timings.csv`` (when it started, what it made, how many
+runs it trained and reused, its wall time), and each figure's summary.json gets that invocation's
+timing.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ from typing import Any
 from segdend.errors import ConfigError, SegdendError
 from segdend.experiments.context import FigureContext
 from segdend.experiments.spec import SCALES, FigureSpec, RunSpec, Scale
-from segdend.runs import atomic_write_text
+from segdend.runs import append_text, atomic_write_text
 from segdend.sweep import SweepBase, SweepRun, run_local, run_name
 
 FIGURE_NAMES = ("fig3", "fig4", "fig5", "fig5s1", "fig6", "fig6s1", "fig7", "fig8", "fig8s1",
@@ -26,6 +30,9 @@ FIGURE_NAMES = ("fig3", "fig4", "fig5", "fig5s1", "fig6", "fig6s1", "fig7", "fig
 DATASETS = ("mnist", "fashion-mnist")
 RUNS_FOLDER = "runs"
 MANIFEST = "reproduction.json"
+TIMINGS = "timings.csv"
+TIMINGS_HEADER = ("started", "target", "figures", "runs_trained", "runs_reused", "runs_failed",
+                  "workers", "wall_seconds")
 
 
 def load_figure(name: str) -> FigureSpec:
@@ -101,6 +108,8 @@ def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
     if dataset not in DATASETS:
         raise ConfigError(f"unknown data set '{dataset}': expected mnist or fashion-mnist")
     scale = SCALES[scale_name]
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    began = time.perf_counter()
     figures = figures_for(target)
     out = Path(out) if out is not None else default_out(dataset, scale_name)
     check_manifest(out, scale, dataset, preset)
@@ -120,7 +129,10 @@ def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
                              progress=progress)
     results = execute(list(unique.values()))
     failed = {r["name"]: r.get("error", "") for r in results if r["status"] == "failed"}
+    trained = sum(r["status"] == "done" for r in results)
+    reused = sum(r["status"] == "skipped" for r in results)
     written = []
+    made: list[tuple[FigureContext, float]] = []
     for figure in figures:
         missing = [r.name for r in plans[figure.name].values() if r.name in failed]
         if missing:
@@ -132,14 +144,33 @@ def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
         context = FigureContext(figure, folder, scale, dataset, preset,
                                 {label: r.run_dir for label, r in plans[figure.name].items()},
                                 data_dir)
+        figure_began = time.perf_counter()
         figure.make(context)
         context.write_summary()
+        made.append((context, time.perf_counter() - figure_began))
         progress(f"{figure.name}: {len(set(context.written))} files and summary.md in {folder}")
         written.append(folder)
+    wall = time.perf_counter() - began
+    for context, seconds in made:
+        context.write_summary({"started": started, "target": target,
+                               "wall_seconds": round(wall, 3),
+                               "figure_seconds": round(seconds, 3), "runs_trained": trained,
+                               "runs_reused": reused, "workers": workers})
+    record_timing(out, [started, target, " ".join(c.spec.name for c, _ in made), trained,
+                        reused, len(failed), workers, f"{wall:.3f}"])
     if failed:
         raise SegdendError(f"{len(failed)} run(s) failed (see sweep_error.txt in each): "
                            + ", ".join(sorted(failed)))
     return written
+
+
+def record_timing(out: Path, row: list[object]) -> None:
+    """Append one invocation's row to ``OUT/timings.csv`` (header first if the file is new)."""
+    path = out / TIMINGS
+    text = ",".join(str(v) for v in row) + "\n"
+    if not path.is_file():
+        text = ",".join(TIMINGS_HEADER) + "\n" + text
+    append_text(path, text)
 
 
 def default_out(dataset: str, scale: str) -> Path:

@@ -12,8 +12,8 @@ import numpy as np
 from segdend import rng
 from segdend.analysis.correlation import pearson, per_category_correlation
 from segdend.analysis.losses import example_losses
+from segdend.csvio import load_table
 from segdend.data.dataset import Dataset
-from segdend.errors import DataError
 from segdend.experiments.common import pyplot
 from segdend.experiments.context import FigureContext
 from segdend.experiments.figures.runs import REGULAR
@@ -50,8 +50,10 @@ def make(ctx: FigureContext) -> None:
     fig.tight_layout()
     ctx.save_figure(fig, "Fig_5B.png")
     ctx.add_value("5B: Pearson r(L⁰, L¹), '2' test images after epoch 1", f"{r_real:.3f}",
-                  "0.61")
+                  "0.61", number=r_real)
     ctx.add_value("5B: the same, shuffled pairing", f"{r_shuffled:.3f}", "much lower")
+    ctx.measure("5B.r", r_real)
+    ctx.measure("5B.r_shuffled", r_shuffled)
 
     real, control = per_epoch_correlations(ctx, config.seed)
     ctx.write_csv("Fig_5C.csv", [*(f"r_category_{c}" for c in range(10)),
@@ -71,7 +73,12 @@ def make(ctx: FigureContext) -> None:
     later = real[1:] if len(real) > 1 else real
     ctx.add_value("5C: per-category r after epoch 1, median (min–max)",
                   f"{np.median(later):.2f} ({later.min():.2f}–{later.max():.2f})",
-                  "mostly 0.2–0.6")
+                  "mostly 0.2–0.6", number=float(np.median(later)), low=float(later.min()),
+                  high=float(later.max()), n=int(later.size))
+    ctx.measure("5C.median_r_after_epoch_1", float(np.median(later)))
+    ctx.measure("5C.mean_r_epoch_1", float(real[0].mean()))
+    ctx.measure("5C.mean_r_later", float(later.mean()))
+    ctx.measure("5C.share_above_shuffled", float(np.mean(real > control)))
     ctx.add_value("5C: mean r in epoch 1 / in later epochs",
                   f"{real[0].mean():.2f} / {later.mean():.2f}", "clearly lower in epoch 1")
     ctx.add_value("5C: share of (epoch, category) cells with r above the shuffled r",
@@ -83,10 +90,7 @@ def make(ctx: FigureContext) -> None:
 def per_epoch_correlations(ctx: FigureContext, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-epoch, per-category r of the recorded training losses, real and shuffled."""
     path = ctx.run_dirs["regular"] / LOSSES
-    try:
-        table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    except (OSError, ValueError) as error:
-        raise DataError(f"'{path}' is missing or malformed: {error}") from None
+    table = load_table(path)
     real, control = [], []
     for epoch in np.unique(table[:, 0]).astype(int):
         rows = table[table[:, 0] == epoch]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from segdend.errors import DataError
+from segdend.csvio import load_table
 from segdend.experiments.common import pyplot
 from segdend.experiments.context import FigureContext
 from segdend.experiments.spec import FigureSpec, run
@@ -21,10 +21,7 @@ JACOBIAN = run("jacobian", "784-500-10, Jacobians recorded", "jacobian", model__
 
 
 def _table(path, converters=None) -> np.ndarray:
-    try:
-        return np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, converters=converters)
-    except (OSError, ValueError) as error:
-        raise DataError(f"'{path}' is missing or malformed: {error}") from None
+    return load_table(path, converters=converters) if converters else load_table(path)
 
 
 def make(ctx: FigureContext) -> None:
@@ -61,6 +58,13 @@ def make(ctx: FigureContext) -> None:
     ctx.save_figure(fig, "Fig_5S1.png")
     paper_form = values[:, 2]
     below = np.flatnonzero(paper_form < 1.0)
+    code_below = np.flatnonzero(values[:, 3] < 1.0)
+    ctx.measure("5S1A.first_below_1", int(values[below[0], 1]) if below.size else None)
+    ctx.measure("5S1A.first_below_1_mean_of_products",
+                int(values[code_below[0], 1]) if code_below.size else None)
+    ctx.measure("5S1A.end", float(paper_form[-1]))
+    ctx.measure("5S1A.end_mean_of_products", float(values[-1, 3]))
+    ctx.measure("5S1A.examples", len(values))
     ctx.add_value("5S1A: first example where the eigenvalue (product of means) is below 1",
                   str(int(values[below[0], 1])) if below.size else "never",
                   "drops below 1 during epoch 1")
@@ -71,6 +75,7 @@ def make(ctx: FigureContext) -> None:
                   "falls below 1")
     end = products[products[:, 2] == 1][-n_out:, 4:]
     if end.size:
+        ctx.measure("5S1B.distance_from_identity", float(np.linalg.norm(end - np.eye(n_out))))
         ctx.add_value("5S1B: distance of J̄βJ̄γ from I at the end of epoch 1 (Frobenius)",
                       f"{np.linalg.norm(end - np.eye(n_out)):.3f}", "approaches I")
 

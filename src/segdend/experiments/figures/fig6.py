@@ -50,6 +50,8 @@ def make(ctx: FigureContext) -> None:
     fig.suptitle(f"Fig 6C: t-SNE of {n} test images, 784-500-100-10 after training")
     ctx.save_figure(fig, "Fig_6C.png")
     separation = [neighbour_agreement(xy, labels) for xy in points]
+    for layer, share in zip(LAYERS, separation, strict=True):
+        ctx.measure(f"6C.neighbour_agreement.{layer}", share)
     ctx.add_value("t-SNE: share of points whose nearest neighbour has the same category "
                   "(input / hidden 1 / hidden 2)",
                   " / ".join(f"{s:.3f}" for s in separation),

@@ -15,7 +15,7 @@ import numpy as np
 from segdend import rng
 from segdend.analysis.angles import sliding_mean
 from segdend.analysis.correlation import max_field_correlations, shuffled_fields
-from segdend.errors import DataError
+from segdend.csvio import load_table
 from segdend.experiments.common import pyplot
 from segdend.experiments.context import FigureContext
 from segdend.experiments.figures.runs import REGULAR
@@ -31,15 +31,14 @@ BACKPROP = run("backprop", "backprop", model__hidden=[500], model__learning_rule
 """Its own seed: independent initial weights, so that similar receptive fields come from
 learning, not from a shared starting point."""
 WINDOW = 100
+SETTLED = 1000
+"""Examples after which the smoothed angle is judged ('stays below 90°' in RESULTS.md)."""
 ANALYSIS_STREAM = 11
 
 
 def _angles(ctx: FigureContext, label: str) -> np.ndarray:
     path = ctx.run_dirs[label] / ANGLES
-    try:
-        return np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)[:, 2]
-    except (OSError, ValueError) as error:
-        raise DataError(f"'{path}' is missing or malformed: {error}") from None
+    return load_table(path)[:, 2]
 
 
 def make(ctx: FigureContext) -> None:
@@ -61,11 +60,21 @@ def make(ctx: FigureContext) -> None:
     fig.tight_layout()
     ctx.save_figure(fig, "Fig_7A.png")
     skip = min(WINDOW, n - 1)
-    for name, curve, paper in (("spiking", spiking, "≈ 90° → ≈ 65° → ≈ 70°"),
-                               ("rate", rate, "→ ≈ 35° → ≈ 40°")):
+    settled = min(SETTLED, n - 1)
+    for name, curve, paper, lowest, last in (
+            ("spiking", spiking, "≈ 90° → ≈ 65° → ≈ 70°", "≈ 65", "≈ 70"),
+            ("rate", rate, "→ ≈ 35° → ≈ 40°", "≈ 35", "≈ 40")):
         ctx.add_value(f"7A, {name} feedback: first / lowest / last smoothed angle (°)",
                       f"{curve[skip]:.1f} / {curve[skip:n].min():.1f} / {curve[n - 1]:.1f}",
                       paper)
+        ctx.add_value(f"7A, {name} feedback: lowest smoothed angle (°)",
+                      f"{curve[skip:n].min():.1f}", lowest, number=float(curve[skip:n].min()))
+        ctx.add_value(f"7A, {name} feedback: last smoothed angle (°)", f"{curve[n - 1]:.1f}",
+                      last, number=float(curve[n - 1]))
+        ctx.measure(f"7A.{name}.lowest", float(curve[skip:n].min()))
+        ctx.measure(f"7A.{name}.last", float(curve[n - 1]))
+        ctx.measure(f"7A.{name}.max_after_{SETTLED}", float(curve[settled:n].max()))
+        ctx.measure(f"7A.{name}.mean_after_{SETTLED}", float(curve[settled:n].mean()))
 
     local = ctx.params("regular").weights[0]
     backprop = ctx.params("backprop").weights[0]
@@ -87,6 +96,9 @@ def make(ctx: FigureContext) -> None:
                   f"{control.mean():.3f}", "regular above shuffled (figure only)")
     ctx.add_value("7C: share of local fields whose max r beats their shuffled control",
                   f"{np.mean(real > control):.2f}", "regular higher")
+    ctx.measure("7C.mean_max_r", float(real.mean()))
+    ctx.measure("7C.mean_max_r_shuffled", float(control.mean()))
+    ctx.measure("7C.share_above_shuffled", float(np.mean(real > control)))
     side = math.isqrt(local.shape[1])
     if side * side == local.shape[1]:
         fig, axes = plt.subplots(2, 8, figsize=(10, 3))
