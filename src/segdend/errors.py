@@ -17,5 +17,13 @@ class RunError(SegdendError):
     """A run directory cannot be created, resumed or read."""
 
 
+class RunInUseError(RunError):
+    """A run directory is locked by another live process (``pid``)."""
+
+    def __init__(self, message: str, pid: int = 0):
+        super().__init__(message)
+        self.pid = pid
+
+
 class DivergenceError(RunError):
     """A potential or a weight became NaN or infinite during training."""

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from segdend.errors import RunError
+from segdend.errors import RunError, RunInUseError
 
 CHECKPOINTS_KEPT = 3
 
@@ -122,6 +122,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def lock_holder(run_dir: Path) -> int | None:
+    """The process id of another live process that holds the run's lock, or None (no lock, a
+    stale lock of a dead process, or this process's own)."""
+    path = Path(run_dir) / ".lock"
+    try:
+        pid = int(path.read_text().strip() or "0")
+    except (OSError, ValueError):
+        return None
+    if pid and pid != os.getpid() and _pid_alive(pid):
+        return pid
+    return None
+
+
 class RunLock:
     """An exclusive lock on a run directory; a stale lock of a dead process is taken over."""
 
@@ -140,8 +153,8 @@ class RunLock:
                 except (OSError, ValueError):
                     pid = 0
                 if pid and pid != os.getpid() and _pid_alive(pid):
-                    raise RunError(
-                        f"run directory '{self.path.parent}' is in use by process {pid}"
+                    raise RunInUseError(
+                        f"run directory '{self.path.parent}' is in use by process {pid}", pid
                     ) from None
                 with contextlib.suppress(FileNotFoundError):
                     self.path.unlink()  # stale: its process is gone

@@ -27,6 +27,7 @@ import json
 import multiprocessing
 import os
 import re
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 
 from segdend.config import Config, Strict, build_config, load_toml
-from segdend.errors import ConfigError, SegdendError
+from segdend.errors import ConfigError, RunInUseError, SegdendError
 
 ERROR_FILE = "sweep_error.txt"
 
@@ -55,6 +56,8 @@ class SweepFile(Strict):
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     runs: list[dict[str, Any]] = Field(default_factory=list)
     seeds: list[int] = Field(default_factory=list)
+    repeats: int = Field(0, ge=0, le=10_000)
+    """Repeated weight tests after each run (``repeated_tests.csv``; 0: none)."""
 
     @field_validator("grid")
     @classmethod
@@ -122,7 +125,7 @@ def load_sweep(path: Path, out: Path | None = None) -> list[SweepRun]:
         where = ".".join(str(p) for p in first["loc"]) or "sweep"
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            message = "unknown section or key (expected base, grid, runs, seeds)"
+            message = "unknown section or key (expected base, grid, runs, seeds, repeats)"
         raise ConfigError(f"sweep file '{path}': '{where}': {message}") from None
     base = sweep.base
     if base.config is not None and not base.config.is_absolute():
@@ -141,7 +144,7 @@ def load_sweep(path: Path, out: Path | None = None) -> list[SweepRun]:
                 if seed is not None:
                     overrides["seed"] = seed
                 name = run_name(overrides)
-                runs.append(SweepRun(name, overrides, out / name, base))
+                runs.append(SweepRun(name, overrides, out / name, base, repeats=sweep.repeats))
     names = [r.name for r in runs]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
@@ -163,9 +166,45 @@ def run_is_finished(run_dir: Path) -> bool:
     return (Path(run_dir) / "params.npz").is_file()
 
 
-def execute_run(run: SweepRun, data_dir: str | None = None) -> dict[str, Any]:
-    """Run (or resume, or skip) one sweep run; called in a worker process."""
+WAIT_POLL_SECONDS = 2.0
+"""How often a run locked by another process is checked again."""
+
+
+def _announce(message: str) -> None:
+    print(message, flush=True)
+
+
+def wait_for_run(run: SweepRun, poll_seconds: float = WAIT_POLL_SECONDS,
+                 notify: Any = _announce) -> None:
+    """Block while another live process holds the run's lock, announcing each holder once."""
+    from segdend.runs import lock_holder
+
+    announced = None
+    while (pid := lock_holder(run.run_dir)) is not None:
+        if pid != announced:
+            notify(f"waiting for {run.name}: held by pid {pid}")
+            announced = pid
+        time.sleep(poll_seconds)
+
+
+def execute_run(run: SweepRun, data_dir: str | None = None,
+                poll_seconds: float = WAIT_POLL_SECONDS) -> dict[str, Any]:
+    """Run (or resume, or skip) one sweep run; called in a worker process.
+
+    A run locked by another live process (a second ``segdend reproduce`` or ``sweep`` on the
+    same folder) is waited for, then used if that process finished it, or resumed if it died.
+    """
+    while True:
+        wait_for_run(run, poll_seconds)
+        result = _execute_once(run, data_dir)
+        if result is not None:
+            return result
+
+
+def _execute_once(run: SweepRun, data_dir: str | None) -> dict[str, Any] | None:
+    """One attempt; None when another process took the run's lock first."""
     from segdend.evaluate import REPEATED_FILE, write_repeated_tests
+    from segdend.runs import RunLock
     from segdend.train import resume_training, run_training
 
     run_dir = run.run_dir
@@ -181,7 +220,11 @@ def execute_run(run: SweepRun, data_dir: str | None = None) -> dict[str, Any]:
             else:
                 run_training(run.config(), run_dir, quiet=True, data_dir=data, log=_silent)
         if wants_repeats:
-            write_repeated_tests(run_dir, run.repeats, data_dir=data)
+            with RunLock(run_dir):
+                if not (run_dir / REPEATED_FILE).is_file():
+                    write_repeated_tests(run_dir, run.repeats, data_dir=data)
+    except RunInUseError:
+        return None
     except SegdendError as error:
         _record_error(run_dir, str(error))
         return {"name": run.name, "status": "failed", "error": str(error)}
@@ -399,3 +442,4 @@ def _plot(table: list[tuple[SweepRun, float]], keys: list[str], path: Path) -> N
 def default_workers() -> int:
     """All cores this process may use."""
     return max(len(os.sched_getaffinity(0)), 1)
+
