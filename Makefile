@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.segdend-installed
 
-.PHONY: setup system-deps demo test test-fast lint bench reproduce-quick package clean
+.PHONY: setup system-deps demo test test-fast lint bench reproduce-quick results package clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ package: setup
 	rm -f dist/segdend-*
 	$(PY) -m build --outdir dist .
 	$(PY) -m twine check --strict dist/segdend-*
+
+# RESULTS.md from the committed folders under results/ (no training).
+results: setup
+	$(VENV)/bin/segdend results results --out RESULTS.md
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

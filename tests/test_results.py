@@ -1,0 +1,370 @@
+"""Full-scale evidence (issue 14): gzipped source data, summaries that state what their networks
+ran, timings, the HTML report from a committed folder, and RESULTS.md (``segdend results``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from segdend import csvio
+from segdend.cli import main
+from segdend.config import build_config, dump_toml
+from segdend.report import write_report
+from segdend.results import (
+    CLAIMS,
+    build_results,
+    claim_verdict,
+    parse_paper_test,
+    parse_paper_value,
+    t_test_verdict,
+    value_verdict,
+    write_results,
+)
+
+from .conftest import FIXTURE_DIR
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = f"""
+import sys
+from pathlib import Path
+
+if __name__ == "__main__":
+    import segdend.experiments.spec as spec
+
+    spec.SCALES["quick"] = spec.Scale("quick", epochs=1, examples=60, test_examples=60,
+                                      repeats=2, short_epochs=1, angle_epochs=1,
+                                      jacobian_examples=60, tsne_examples=60)
+    from segdend.experiments.reproduce import reproduce
+
+    reproduce(sys.argv[1], "quick", 1, Path(sys.argv[2]), data_dir=Path({str(FIXTURE_DIR)!r}),
+              preset=sys.argv[3] if len(sys.argv) > 3 else "code")
+"""
+
+
+def tiny_reproduce(script_dir: Path, target: str, out: Path,
+                   preset: str = "code") -> subprocess.CompletedProcess:
+    """A reproduction at a tiny scale (60 examples, 60 test images, 2 repeated tests)."""
+    script = script_dir / "tiny_reproduce.py"
+    script.write_text(TINY)
+    return subprocess.run([sys.executable, str(script), target, str(out), preset],
+                          capture_output=True, text=True, check=False, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    """fig6 and fig8s1 reproduced at the tiny scale, in two invocations."""
+    root = tmp_path_factory.mktemp("tiny")
+    out = root / "reproduction"
+    for target in ("fig6", "fig8s1"):
+        result = tiny_reproduce(root, target, out)
+        assert result.returncode == 0, result.stderr[-2000:]
+    return out
+
+
+def strip_to_committed(folder: Path) -> None:
+    """Remove what .gitignore keeps out of results/: parameters, checkpoints, recordings, locks."""
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_dir() and path.name in ("checkpoints", "recordings"):
+            shutil.rmtree(path)
+        elif path.is_file() and (path.suffix == ".npz" or path.name == ".lock"
+                                 or path.name.endswith(".tmp")):
+            path.unlink()
+
+
+# ---------------------------------------------------------------------------------- gzip
+
+
+def test_gzip_is_deterministic_and_every_reader_accepts_both_forms(tmp_path):
+    text = "a,b\n" + "".join(f"{i},{i * 0.5}\n" for i in range(50))
+    assert csvio.encode(text, True) == csvio.encode(text, True)
+    (tmp_path / "x.csv.gz").write_bytes(csvio.encode(text, True))
+    (tmp_path / "y.csv").write_text(text)
+    assert csvio.resolve_csv(tmp_path / "x.csv").name == "x.csv.gz"
+    assert csvio.count_rows(tmp_path / "x.csv") == csvio.count_rows(tmp_path / "y.csv") == 50
+    assert csvio.load_table(tmp_path / "x.csv").shape == (50, 2)
+    assert [p.name for p in csvio.csv_files(tmp_path)] == ["x.csv.gz", "y.csv"]
+    with pytest.raises(csvio.DataError, match="missing"):
+        csvio.load_table(tmp_path / "z.csv")
+
+
+def test_large_source_data_is_written_gzipped(tmp_path, monkeypatch):
+    from segdend.experiments.context import FigureContext
+    from segdend.experiments.figures.fig4 import FIGURE
+    from segdend.experiments.spec import SCALES
+
+    context = FigureContext(FIGURE, tmp_path, SCALES["quick"], "mnist", "code", {})
+    monkeypatch.setattr(csvio, "GZIP_ROWS", 10)
+    (tmp_path / "Big.csv").write_text("stale\n")
+    first = context.write_csv("Big.csv", ["i"], ([i] for i in range(11)))
+    data = first.read_bytes()
+    context.write_csv("Big.csv", ["i"], ([i] for i in range(11)))
+    assert first.name == "Big.csv.gz" and first.read_bytes() == data  # byte-identical
+    assert not (tmp_path / "Big.csv").exists()
+    small = context.write_csv("Small.csv", ["i"], ([i] for i in range(10)))
+    assert small.name == "Small.csv"
+    assert csvio.load_table(tmp_path / "Big.csv")[:, 0].tolist() == list(range(11))
+    assert sorted(context.written) == ["Big.csv.gz", "Big.csv.gz", "Small.csv"]
+
+
+# ------------------------------------------------------------------- summaries, timings
+
+
+def test_summaries_state_what_their_networks_ran_and_timings(tiny):
+    summary = json.loads((tiny / "fig8s1" / "summary.json").read_text())
+    networks = {n["label"]: n for n in summary["networks"]}
+    assert set(networks) == {"regular", "sparse", "sparse_unamplified"}
+    for network in networks.values():
+        assert (network["epochs"], network["examples"], network["test_images"],
+                network["repeated_tests"], network["preset"], network["seed"]) == \
+            (1, 60, 60, 2, "code", 0)
+        assert network["train_seconds"] > 0
+    assert summary["train_seconds"] == pytest.approx(
+        sum(n["train_seconds"] for n in networks.values()), abs=0.01)
+    assert summary["timing"]["runs_trained"] == 2  # "regular" was trained by the fig6 call
+    assert summary["timing"]["runs_reused"] == 1 and summary["timing"]["wall_seconds"] > 0
+    markdown = (tiny / "fig8s1" / "summary.md").read_text()
+    assert "| sparse ×1 | 784-500-10 | 1 | 60 | 60 | 2 | code | 0 |" in markdown
+    assert "60 epochs" not in markdown
+    rows = (tiny / "timings.csv").read_text().splitlines()
+    assert rows[0] == ("started,target,figures,runs_trained,runs_reused,runs_failed,workers,"
+                       "wall_seconds")
+    assert [r.split(",")[1:7] for r in rows[1:]] == [["fig6", "fig6", "3", "0", "0", "1"],
+                                                     ["fig8s1", "fig8s1", "2", "1", "0", "1"]]
+    tests = {(t["a"], t["b"]): t for t in summary["tests"]}
+    assert set(tests) == {("regular", "sparse"), ("regular", "sparse_unamplified"),
+                          ("sparse", "sparse_unamplified")}
+    assert "final_error.sparse" in summary["measures"]
+    fig6 = json.loads((tiny / "fig6" / "summary.json").read_text())
+    assert {"6C.neighbour_agreement.input", "6C.neighbour_agreement.hidden2"} <= set(
+        fig6["measures"])
+
+
+def test_report_from_a_committed_copy(tiny, tmp_path):
+    copy = tmp_path / "mnist-full"
+    shutil.copytree(tiny, copy)
+    strip_to_committed(copy)
+    assert not list(copy.rglob("*.npz")) and not list(copy.rglob("checkpoints"))
+    big = copy / "fig6" / "Fig_6C.csv"
+    (copy / "fig6" / "Fig_6C.csv.gz").write_bytes(csvio.encode(big.read_text(), True))
+    big.unlink()
+    text = write_report(copy).read_text()
+    assert "Fig_6C.csv.gz" in text and "<td>60</td>" in text
+    run = next((copy / "runs").iterdir())
+    assert "finished" in write_report(run, tmp_path / "run.html").read_text()
+    assert "unfinished" not in (tmp_path / "run.html").read_text()
+
+
+# ------------------------------------------------------------------------------ RESULTS.md
+
+
+def test_verdict_rules():
+    assert parse_paper_value("8.3") == (8.3, 8.3)
+    assert parse_paper_value("≈ 65") == (65.0, 65.0)
+    assert parse_paper_value("mostly 0.2–0.6") == (0.2, 0.6)
+    assert parse_paper_value("worse than regular (figure only)") is None
+    assert parse_paper_test("t38 = −71.54, p = 1.2e-41") == (-71.54, 1.2e-41)
+    assert value_verdict((8.41, 8.2, 8.6, 20), (8.3, 8.3)) == "matches"  # within min–max
+    assert value_verdict((3.42, 3.3, 3.5, 20), (3.2, 3.2)) == "close"  # 7 %
+    assert value_verdict((3.15, 3.0, 3.3, 20), (4.1, 4.1)) == "differs"  # 23 %
+    assert value_verdict((0.35, 0.3, 0.5, 10), (0.2, 0.6)) == "matches"
+    assert t_test_verdict((-10.2, 1e-10), (42.99, 2.3e-33)) == "differs"
+    assert t_test_verdict((30.0, 1e-10), (42.99, 2.3e-33)) == "matches"
+    assert t_test_verdict((1.0, 0.3), (42.99, 2.3e-33)) == "close"
+
+
+def _summary(figure: str, means: dict[str, float], tests: list[tuple[str, str, float, float]],
+             measures: dict[str, float] | None = None) -> dict:
+    return {"figure": figure, "title": figure, "values": [], "notes": [], "networks": [],
+            "tests": [{"comparison": f"{a} vs {b}", "t": f"{t:.2f}", "df": 38, "p": f"{p:.3g}",
+                       "corrected": "Bonferroni", "paper": "", "a": a, "b": b, "t_value": t,
+                       "p_value": p} for a, b, t, p in tests],
+            "measures": {**{f"final_error.{k}": v for k, v in means.items()},
+                         **(measures or {})}}
+
+
+def _claim(text: str):
+    return next(c for c in CLAIMS if c.text.startswith(text))
+
+
+def test_claims_are_judged_from_the_summaries():
+    depth = _claim("Depth helps")
+    paper_like = {"fig6": _summary("fig6", {"no_hidden": 8.3, "one_hidden": 4.1,
+                                            "two_hidden": 3.2},
+                                   [("no_hidden", "one_hidden", 197.0, 1e-50),
+                                    ("no_hidden", "two_hidden", 238.0, 1e-50),
+                                    ("one_hidden", "two_hidden", 43.0, 1e-30)])}
+    assert claim_verdict(depth.checks(paper_like)) == "holds"
+    ours = {"fig6": _summary("fig6", {"no_hidden": 8.41, "one_hidden": 3.15,
+                                      "two_hidden": 3.42},
+                             [("no_hidden", "one_hidden", 150.0, 1e-40),
+                              ("no_hidden", "two_hidden", 140.0, 1e-40),
+                              ("one_hidden", "two_hidden", -10.2, 1e-10)])}
+    assert claim_verdict(depth.checks(ours)) == "partly"
+    assert claim_verdict(depth.checks({})) == "not yet run"
+    stochastic = _claim("Stochastic")
+    same = {"fig6s1": _summary("fig6s1", {"regular": 4.1, "stochastic": 4.12},
+                               [("regular", "stochastic", -0.3, 0.7)])}
+    assert claim_verdict(stochastic.checks(same)) == "holds"
+    worse = {"fig6s1": _summary("fig6s1", {"regular": 4.1, "stochastic": 5.0},
+                                [("regular", "stochastic", -9.0, 1e-9)])}
+    assert claim_verdict(stochastic.checks(worse)) == "does not hold"
+    jacobian = _claim("The Jacobian")
+    below = {"fig5s1": _summary("fig5s1", {}, [], {"5S1A.first_below_1": 300,
+                                                   "5S1A.end": 0.4})}
+    never = {"fig5s1": _summary("fig5s1", {}, [], {"5S1A.first_below_1": None,
+                                                   "5S1A.end": 1.3})}
+    assert claim_verdict(jacobian.checks(below)) == "holds"
+    assert claim_verdict(jacobian.checks(never)) == "does not hold"
+
+
+def _fake_run(run_dir: Path, hidden: list[int], seed: int, epochs: int, errors: list[float],
+              overrides: tuple[str, ...] = ()) -> None:
+    """A committed run: config.toml, metrics.csv, repeated_tests.csv (no parameters)."""
+    run_dir.mkdir(parents=True)
+    config = build_config("code", overrides=[f"model.hidden={hidden}", f"seed={seed}",
+                                             f"train.epochs={epochs}", *overrides])
+    (run_dir / "config.toml").write_text(dump_toml(config))
+    rows = ["epoch,test_error,train_error,seconds,examples", "0,90.0,,1.0,0"]
+    rows += [f"{e},{errors[0] + 1:.4f},{errors[0] + 2:.4f},{10.0 * e:.3f},60000"
+             for e in range(1, epochs + 1)]
+    (run_dir / "metrics.csv").write_text("\n".join(rows) + "\n")
+    (run_dir / "repeated_tests.csv").write_text(
+        "repeat,test_error\n" + "".join(f"{i},{e:.4f}\n" for i, e in enumerate(errors)))
+
+
+SEEDS_TOML = """repeats = 2
+seeds = [1, 2, 3]
+[base]
+preset = "code"
+[base.set]
+"train.epochs" = 2
+[[runs]]
+"model.hidden" = []
+[[runs]]
+"model.hidden" = [500]
+"""
+
+DEPTH_TOML = """repeats = 2
+[base]
+preset = "code"
+[base.set]
+"train.epochs" = 2
+[[runs]]
+"model.hidden" = [500]
+[[runs]]
+"model.hidden" = [500, 100]
+[[runs]]
+"model.hidden" = [500, 100]
+"train.learning_rates" = [0.12, 0.23, 0.23]
+[[runs]]
+"model.hidden" = [500]
+"model.kernel_steps" = "none"
+"""
+
+
+@pytest.fixture(scope="module")
+def results_tree(tiny, tmp_path_factory) -> Path:
+    """A results/ folder: the tiny reproduction as mnist-full (stripped as committed), a paper
+    preset copy of Fig 6, and the two sweeps with synthetic committed runs."""
+    root = tmp_path_factory.mktemp("repo")
+    results = root / "results"
+    shutil.copytree(tiny, results / "mnist-full")
+    shutil.copytree(tiny, results / "mnist-full-paper", ignore=shutil.ignore_patterns("fig8s1"))
+    for folder in ("mnist-full", "mnist-full-paper"):
+        strip_to_committed(results / folder)
+    seeds = results / "seeds"
+    seeds.mkdir()
+    (seeds / "seeds.toml").write_text(SEEDS_TOML)
+    for seed in (1, 2, 3):
+        _fake_run(seeds / f"hidden-none_seed-{seed}", [], seed, 2, [8.0 + seed / 10, 8.2])
+        if seed < 3:  # one run unfinished
+            _fake_run(seeds / f"hidden-500_seed-{seed}", [500], seed, 2,
+                      [3.0 + seed / 10, 3.1])
+    depth = results / "depth"
+    depth.mkdir()
+    (depth / "depth.toml").write_text(DEPTH_TOML)
+    _fake_run(depth / "hidden-500", [500], 0, 2, [3.5, 3.7])
+    _fake_run(depth / "hidden-500-100", [500, 100], 0, 2, [3.9, 4.1])
+    _fake_run(depth / "hidden-500-100_learning_rates-0.12-0.23-0.23", [500, 100], 0, 2,
+              [3.2, 3.3], ("train.learning_rates=[0.12,0.23,0.23]",))
+    return results
+
+
+def test_results_md_is_built_from_the_folders(results_tree):
+    out = results_tree.parent / "RESULTS.md"
+    assert main(["results", str(results_tree), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert build_results(results_tree, out) == text  # deterministic
+    # the top tables: every fig6 value with a paper number, with a verdict
+    assert "| fig6 | final test error, 784-10 (%) |" in text
+    assert "| fig6 | 784-10 vs 784-500-10 | t2 = " in text
+    assert "t38 = 197.11, p = 2.5e-58" in text
+    # the claims: one column per reproduction, figures not run say so
+    assert "| claim | figure | checks | mnist-full | mnist-full-paper |" in text
+    claims = text.split("## The paper's qualitative claims")[1].split("\n## ")[0]
+    for line in claims.splitlines():
+        if line.startswith("| The Jacobian condition"):
+            assert line.count("not yet run") == 2  # fig5s1 not run in either folder
+        if line.startswith("| Depth helps"):
+            assert "not yet run" not in line and "**" in line
+    assert "### fig3\n\nnot yet run." in text
+    assert '<img src="results/mnist-full/fig6/Fig_6B.png" width="240"' in text
+    assert "### Fig 6: code preset beside paper preset" in text
+    assert "Wall time of the `segdend reproduce` that made it (timings.csv): " in text
+    # the sweeps
+    seeds = text.split("## Seeds")[1].split("\n## ")[0]
+    assert "5 of 6 runs finished" in seeds
+    assert "| 784-10 | 3 | 8.20 |" in seeds  # seed means 8.15, 8.20, 8.25
+    assert "784-10 vs 784-500-10" in seeds
+    depth = text.split("## Depth investigation")[1]
+    assert "| baseline (code preset) | 3.60 (n = 2) | 4.00 (n = 2) | 0.400 |" in depth
+    assert "| model.kernel_steps = none | not yet run | — | — |" in depth
+    assert "train.learning_rates = (0.12, 0.23, 0.23) | — | 3.25 (n = 2) | — |" in depth
+
+
+def test_results_without_any_folder(tmp_path):
+    (tmp_path / "results").mkdir()
+    text = build_results(tmp_path / "results", tmp_path / "RESULTS.md")
+    assert "`mnist-full`: not yet run." in text
+    assert text.count("not yet run") >= len(CLAIMS)
+    with pytest.raises(csvio.DataError, match="is not a folder"):
+        build_results(tmp_path / "nothing", tmp_path / "RESULTS.md")
+    assert main(["results", str(tmp_path / "nothing")]) == 2
+
+
+def test_committed_results_md_is_up_to_date():
+    results = REPO / "results"
+    committed = REPO / "RESULTS.md"
+    has_summary = results.is_dir() and any(results.glob("*/*/summary.json"))
+    if not committed.is_file():
+        assert not has_summary, ("results/ holds figure summaries but RESULTS.md is missing: "
+                                 "run `make results` and commit RESULTS.md")
+        return
+    assert build_results(results, committed) == committed.read_text(), (
+        "RESULTS.md is out of date: run `make results` and commit it")
+
+
+def test_write_results_defaults_beside_the_results_folder(results_tree):
+    path = write_results(results_tree)
+    assert path == results_tree.resolve().parent / "RESULTS.md"
+
+
+def test_gitignore_keeps_parameters_checkpoints_recordings_and_locks_out_of_results():
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    run = "results/mnist-full/runs/hidden-500_epochs-60_examples-60000"
+    ignored = [f"{run}/params.npz", f"{run}/initial_params.npz", f"{run}/checkpoints/ckpt-1.npz",
+               f"{run}/checkpoints/manifest.json", f"{run}/recordings/losses.csv",
+               f"{run}/.lock", f"{run}/.metrics.csv.123.tmp", "results/depth/hidden-500/.lock"]
+    kept = [f"{run}/config.toml", f"{run}/metrics.csv", f"{run}/repeated_tests.csv",
+            "results/mnist-full/fig7/Fig_7A.csv.gz", "results/mnist-full/timings.csv",
+            "results/depth/hidden-500/metrics.csv"]
+    result = subprocess.run(["git", "check-ignore", "--no-index", *ignored, *kept], cwd=REPO,
+                            capture_output=True, text=True, check=False)
+    assert sorted(result.stdout.split()) == sorted(ignored)
