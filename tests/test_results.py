@@ -206,7 +206,7 @@ def test_claims_are_judged_from_the_summaries():
                               ("no_hidden", "two_hidden", 140.0, 1e-40),
                               ("one_hidden", "two_hidden", -10.2, 1e-10)])}
     assert claim_verdict(depth.checks(ours)) == "partly"
-    assert claim_verdict(depth.checks({})) == "not yet run"
+    assert claim_verdict(depth.checks({})) == "not computable"
     stochastic = _claim("Stochastic")
     same = {"fig6s1": _summary("fig6s1", {"regular": 4.1, "stochastic": 4.12},
                                [("regular", "stochastic", -0.3, 0.7)])}

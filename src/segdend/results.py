@@ -427,9 +427,10 @@ CLAIMS: tuple[Claim, ...] = (
 
 
 def claim_verdict(checks: list[Check]) -> str:
-    """holds, partly, does not hold, or not yet run (module docstring)."""
+    """holds, partly, does not hold (module docstring), or not computable (no check could be
+    computed: a summary written before its figure recorded the quantities)."""
     if all(c.passed is None for c in checks):
-        return NOT_RUN
+        return "not computable"
     passed = sum(bool(c.passed) for c in checks)
     if passed == len(checks):
         return "holds"
@@ -545,7 +546,7 @@ class Builder:
                                                              ""]
         lines += ["### t-tests (ours against the paper's)", ""]
         lines += _table(["figure", "comparison", "ours", "p", "correction", "paper",
-                         "verdict"], tests) if tests else [f"No t-test {NOT_RUN}.", ""]
+                         "verdict"], tests) if tests else ["No t-test yet (not yet run).", ""]
         return lines
 
     def claims(self, columns: list[tuple[str, dict[str, dict[str, Any]]]]) -> list[str]:
