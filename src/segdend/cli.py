@@ -179,7 +179,7 @@ def cmd_plasticity(args: argparse.Namespace) -> int:
 
 def cmd_traces(args: argparse.Namespace) -> int:
     """segdend traces: ``Network.simulate`` and ``Simulation.plot`` (Figs 3C, 9A)."""
-    from segdend.config import apply_overrides, load_toml, validate
+    from segdend.config import apply_overrides, load_toml, neuron_error, parse_neuron, validate
     from segdend.data.dataset import load_dataset
     from segdend.experiments.common import pyplot
     from segdend.network import Network
@@ -210,14 +210,13 @@ def cmd_traces(args: argparse.Namespace) -> int:
     if args.neuron:
         neurons = {}
         for item in args.neuron:
-            layer_text, _, index_text = item.partition(":")
             try:
-                layer, index = int(layer_text), int(index_text)
-            except ValueError:
-                raise SegdendError(f"--neuron '{item}': expected LAYER:INDEX, e.g. 0:12") from None
-            if not 0 <= layer < len(params.weights) or not 0 <= index < params.sizes[layer + 1]:
-                raise SegdendError(f"--neuron '{item}': no such neuron (layers 0.."
-                                   f"{len(params.weights) - 1}, sizes {params.sizes[1:]})")
+                layer, index = parse_neuron(item)
+            except ValueError as error:
+                raise SegdendError(f"--neuron {error}") from None
+            problem = neuron_error(layer, index, params.sizes[1:])
+            if problem:
+                raise SegdendError(f"--neuron '{item}': {problem}")
             neurons.setdefault(layer, []).append(index)
     ensure_writable(args.out)
     args.out.mkdir(parents=True, exist_ok=True)

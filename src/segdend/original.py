@@ -598,7 +598,8 @@ def import_original(folder: Path | str, run_dir: Path | str, epoch: int | None =
     ConfigError
         A flag or constant without a segdend equivalent, or a negative epoch.
     DataError
-        A missing file, or an array with the wrong shape, a non-float type, NaN or a pickle.
+        A missing file, or an array with the wrong shape, a non-float type, NaN or a
+        pickled object.
     RunError
         ``run_dir`` already holds a run or cannot be written.
     """

@@ -29,6 +29,7 @@ import os
 import re
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -443,3 +444,48 @@ def default_workers() -> int:
     """All cores this process may use."""
     return max(len(os.sched_getaffinity(0)), 1)
 
+
+def run_sweep(path: str | Path, *, workers: int | None = None, out: str | Path | None = None,
+              scheduler: str | None = None, cluster: str | None = None,
+              cluster_options: dict[str, Any] | None = None,
+              data_dir: str | Path | None = None,
+              progress: Callable[[str], None] | None = print) -> list[dict[str, Any]]:
+    """Run every run of a sweep file: on local processes, a Dask scheduler or SLURM/PBS.
+
+    Finished runs are skipped and unfinished ones resumed from their checkpoints.
+
+    Parameters
+    ----------
+    path : path
+        The sweep TOML file (``[base]``, ``[grid]``, optional ``[[runs]]``).
+    workers : int, optional
+        Parallel runs (local processes, or dask-jobqueue jobs); default all cores.
+    out : path, optional
+        Where the run directories go (default ``runs/<sweep file stem>/``).
+    scheduler : str, optional
+        Address of a running Dask scheduler, e.g. ``"tcp://head:8786"``.
+    cluster : {"slurm", "pbs"}, optional
+        Submit Dask workers as batch jobs through dask-jobqueue, with ``cluster_options``.
+    data_dir : path, optional
+        Where every worker finds the data set's IDX files.
+    progress : callable, optional
+        Receives progress lines (``None``: silent).
+
+    Returns
+    -------
+    list of dict
+        One record per run: ``name``, ``status`` (done, skipped, failed) and ``error``.
+    """
+    runs = load_sweep(Path(path), None if out is None else Path(out))
+    workers = workers or default_workers()
+    report = progress or _silent
+    data = str(data_dir) if data_dir else None
+    if scheduler or cluster:
+        client, job_cluster = make_client(scheduler, cluster, cluster_options or {}, workers)
+        try:
+            return run_dask(runs, client, data, report)
+        finally:
+            client.close()
+            if job_cluster is not None:
+                job_cluster.close()
+    return run_local(runs, workers, data, progress=report)
