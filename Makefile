@@ -9,7 +9,7 @@ STAMP := $(VENV)/.segdend-installed
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,docs]"
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -41,6 +41,13 @@ package: setup
 # RESULTS.md from the committed folders under results/ (no training).
 results: setup
 	$(VENV)/bin/segdend results results --out RESULTS.md
+
+# The documentation site in docs/_build/html; every warning is an error (tests/test_docs.py
+# builds it the same way and opens every page in headless Chromium).
+.PHONY: docs
+docs: setup
+	rm -rf docs/_build/html docs/_build/doctrees
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
