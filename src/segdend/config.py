@@ -46,16 +46,17 @@ class InitConfig(Strict):
     voltage_sd: float = Field(3.0, gt=0)
     """V_sd: desired standard deviation of the dendritic potential."""
     bias_mean: float = 0.8
-    """b_avg."""
+    """b_avg: mean of the initial biases b (0.8 in the code)."""
     bias_sd: float = Field(0.001, ge=0)
-    """b_sd."""
+    """b_sd: spread of the initial biases b (0.001 in the code)."""
 
 
 class ModelConfig(Strict):
     """The network and its neurons (PAPER.md §1, §2)."""
 
     hidden: list[int] = Field(default_factory=lambda: [500])
-    """Hidden-layer sizes: ``[]`` (784-10), ``[500]`` (784-500-10), ``[500, 100]``."""
+    """Hidden-layer sizes (m in the paper): ``[]`` (784-10), ``[500]`` (784-500-10),
+    ``[500, 100]`` (784-500-100-10)."""
     mode: Literal["spiking", "rate"] = "spiking"
     """``spiking``: the paper's model. ``rate``: the authors' non-spiking mode (PAPER.md §8 item 1),
     steady-state equations instead of dynamics."""
@@ -84,9 +85,9 @@ class ModelConfig(Strict):
     """Factor on the teaching current I in the output soma (PAPER.md §8 item 8): 1 as in the code
     (the behaviour the paper describes); 0.1 = g_l reads Eq. 19 literally."""
     excitatory_reversal: float = 8.0
-    """E_E (Eq. 20)."""
+    """E_E: reversal potential of the teaching current's excitatory conductance g_E (Eq. 20)."""
     inhibitory_reversal: float = -8.0
-    """E_I (Eq. 20)."""
+    """E_I: reversal potential of the teaching current's inhibitory conductance g_I (Eq. 20)."""
     feedback_signal: Literal["spikes", "rates"] = "spikes"
     """What the output sends back through Y: filtered spikes, or its rates φ¹(t) (Fig 7A, red)."""
     spiking_feedforward: bool = True
@@ -131,6 +132,7 @@ class ModelConfig(Strict):
     output_error_scale: float = Field(500.0, gt=0.0)
     """P¹ = 20/φ_max² with φ_max per step."""
     init: InitConfig = Field(default_factory=InitConfig)
+    """Initial weights W, biases b and feedback weights Y (section ``model.init``)."""
 
     @field_validator("hidden")
     @classmethod
@@ -162,22 +164,25 @@ class PhaseConfig(Strict):
     """Phase lengths and averaging windows (PAPER.md §2.1–2.2, §8 items 3–4)."""
 
     min_length: int = Field(50, ge=2, le=10_000)
-    """Minimum length of the forward and the target phase (ms)."""
+    """Minimum length of the forward phase (t₀ → t₁) and the target phase (t₁ → t₂), in ms
+    (50 in the paper)."""
     random_lengths: bool = True
-    """Add a Wald-distributed extra length to each phase (floored to whole steps)."""
+    """Add a Wald-distributed extra length to each phase (floored to whole steps; Fig 4B)."""
     extra_mean: float = Field(2.0, gt=0.0)
-    """Mean of the Wald extra length (ms)."""
+    """Mean of the Wald (inverse Gaussian) extra length (2 ms in the paper)."""
     extra_scale: float = Field(1.0, gt=0.0)
-    """Scale of the Wald extra length."""
+    """Scale of the Wald extra length (1 in the paper)."""
     settling: int = Field(30, ge=0)
     """Δt_s: settling time before averaging (ms)."""
     averaging: Literal["last-steps", "after-settling"] = "last-steps"
     """``last-steps``: the last ``window`` steps of each phase (code); ``after-settling``: from
     Δt_s after the phase start to its end (paper)."""
     window: int = Field(20, ge=1)
-    """Length of the averaging window for ``last-steps``."""
+    """Length of the averaging window for ``last-steps`` (the code's ``integration_time`` =
+    50 − 30 = 20 steps)."""
     test_length: int = Field(250, ge=2, le=100_000)
-    """Length of the test forward phase (code 250 ms, paper 500 ms)."""
+    """Length of the forward phase of each test image (code 250 ms, paper 500 ms; PAPER.md §8
+    item 3). Its potentials are averaged after the settling time Δt_s."""
 
     @model_validator(mode="after")
     def _fits(self) -> PhaseConfig:
@@ -194,8 +199,9 @@ class TrainConfig(Strict):
     """The training protocol (PAPER.md §2.9)."""
 
     epochs: int = Field(60, ge=1, le=100_000)
+    """Number of epochs (60 in the paper; 20 for Fig 8S1)."""
     examples: int = Field(60_000, ge=1)
-    """Training examples per epoch."""
+    """Training examples per epoch (all 60,000 MNIST training images in the paper)."""
     learning_rates: list[float] | None = None
     """η, one per layer: hidden layers first, output last. ``None``: the paper's values (§2.7)."""
     order_file: Path | None = None
@@ -206,6 +212,7 @@ class TrainConfig(Strict):
     quick_test_every: int = Field(1000, ge=0)
     """Examples between quick tests (0: none)."""
     quick_test_examples: int = Field(100, ge=1)
+    """Test images of each quick test."""
     checkpoint_every: int = Field(5000, ge=0)
     """Examples between mid-epoch checkpoints (0: only at epoch ends)."""
 
@@ -223,6 +230,7 @@ class TestConfig(Strict):
     __test__ = False  # not a pytest test class
 
     examples: int = Field(10_000, ge=1)
+    """Test images of each full test (the 10,000 MNIST test images in the paper)."""
     repeats: int = Field(20, ge=1, le=1000)
     """Repeated weight tests by ``segdend test`` (n = 20 in the paper)."""
 
@@ -332,15 +340,26 @@ class Config(Strict):
     """A complete, validated run configuration."""
 
     preset: Literal["code", "paper", "custom"] = "code"
+    """The preset the config was resolved from: ``code`` (the authors' public code) or
+    ``paper`` (the Methods read literally); PAPER.md §8. Written by ``--preset``."""
     seed: int = Field(0, ge=0, le=2**62)
+    """Seed of every random number: initial weights, example order, phase lengths, plateau
+    times and (counter-based) every spike."""
     engine: Literal["reference", "fast", "auto"] = "auto"
+    """``reference`` (NumPy, equation by equation: the oracle), ``fast`` (compiled with Numba)
+    or ``auto`` (``fast``). Both draw the same spikes and give the same results."""
     dataset: str = "mnist"
     """``mnist``, ``fashion-mnist`` or a path to an npz with x_train, y_train, x_test, y_test."""
     model: ModelConfig = Field(default_factory=ModelConfig)
+    """The network and its neurons (section ``model``)."""
     phases: PhaseConfig = Field(default_factory=PhaseConfig)
+    """Phase lengths and averaging windows (section ``phases``)."""
     train: TrainConfig = Field(default_factory=TrainConfig)
+    """The training protocol (section ``train``)."""
     test: TestConfig = Field(default_factory=TestConfig)
+    """The test procedure (section ``test``)."""
     record: RecordConfig = Field(default_factory=RecordConfig)
+    """Per-example recorders (section ``record``)."""
 
     @model_validator(mode="after")
     def _learning_rates(self) -> Config:
