@@ -101,7 +101,6 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "doc_module": ("segdend",),
     "backreferences_dir": "gen_modules/backreferences",
-    "reference_url": {"segdend": None},
     "remove_config_comments": True,
     "download_all_examples": False,
     "matplotlib_animations": False,

@@ -185,9 +185,21 @@ def preset_tables() -> str:
 # ------------------------------------------------------------------- build-time hooks
 
 
+def remove_stale_examples(src: Path) -> None:
+    """Delete gallery pages whose example script is gone (they would be orphan documents)."""
+    gallery, examples = src / "auto_examples", src / "examples"
+    for page in [*gallery.rglob("*.rst"), *gallery.rglob("*.py")]:
+        relative = page.relative_to(gallery)
+        if page.name == "index.rst" or (examples / relative.with_suffix(".py")).exists():
+            continue
+        for generated in page.parent.glob(page.stem + ".*"):
+            generated.unlink(missing_ok=True)
+
+
 def generate_sources(app: Sphinx, config: Any) -> None:
     """Write the generated pages and drop missing optional pages (``config-inited``)."""
     src = Path(app.srcdir)
+    remove_stale_examples(src)
     _write_if_changed(src / "api" / "index.rst", api_page())
     _write_if_changed(src / "_generated" / "presets.md", preset_tables())
     missing = {doc for doc, path in OPTIONAL_PAGES.items() if not (src / path).exists()}
