@@ -146,6 +146,9 @@ def test_simulate_gives_named_arrays_and_the_teacher_pulls_the_output(small_mnis
     assert table.query("neuron == 5")["soma"].to_numpy() == pytest.approx(sim.soma[0][:, 5])
     figure = sim.plot({"hidden1": [0], -1: [label]})
     assert len(figure.axes) == 2
+    alpha = sim.plateaus()[0]  # Eq. 5 over the last 20 steps of each phase (code preset)
+    assert alpha.shape == (2, 30) and sim.averaging_windows == ((20, 40), (40, 60))
+    assert alpha[1] == pytest.approx(1 / (1 + np.exp(-sim.apical[0][80:100].mean(axis=0))))
     with pytest.raises(KeyError, match="unknown layer"):
         sim.to_dataframe(layer="hidden7")
     with pytest.raises(segdend.ConfigError, match="rate mode"):
@@ -187,3 +190,22 @@ def test_progress_bars_follow_the_terminal_or_a_notebook(monkeypatch):
     monkeypatch.setitem(sys.modules, "IPython", fake)
     assert in_notebook() and bars_wanted(quiet=False)
     assert not bars_wanted(quiet=True)
+
+
+def test_own_npz_data_set_schedules_and_default_epoch_length(tmp_path, small_mnist):
+    path = tmp_path / "digits.npz"
+    np.savez(path, x_train=small_mnist.train_images[:300], y_train=small_mnist.train_labels[:300],
+             x_test=small_mnist.test_images[:100], y_test=small_mnist.test_labels[:100])
+    data = segdend.load_dataset(path)  # a pathlib.Path is accepted
+    net = segdend.Network(hidden=[20], mode="rate", settings={"train.quick_test_every": 0})
+    net.fit(data, epochs=1, progress=False)  # an epoch is the whole (smaller) training set
+    assert net.history_["examples"].tolist() == [0, 300]
+    before = net.params_.weights[0].copy()
+    assert net.set_params({"train.learning_rates": [0.05, 0.05]}) is net
+    assert net.config.learning_rates() == [0.05, 0.05]
+    net.fit(data, epochs=1, warm_start=True, progress=False)
+    assert not np.array_equal(before, net.params_.weights[0])
+    with pytest.raises(segdend.ConfigError, match="train.examples"):
+        net.fit(data, epochs=1, examples=301, progress=False)
+    with pytest.raises(segdend.ConfigError, match="unknown config key 'train.nothing'"):
+        net.set_params(train__nothing=1)

@@ -112,6 +112,7 @@ class Network:
         chosen = {k: v for k, v in named.items() if v is not None}
         chosen.update(settings or {})
         chosen.update(_settings(overrides))
+        self._explicit = set(chosen) | ({"train.examples"} if config is not None else set())
         if isinstance(config, Config):
             self.config = with_settings(config, chosen)
         else:
@@ -152,6 +153,22 @@ class Network:
         """Whether the network has parameters (trained, initialised or loaded)."""
         return hasattr(self, "params_")
 
+    def set_params(self, settings: dict[str, Any] | None = None, **overrides: Any) -> Network:
+        """Change config keys (dotted, or with ``__``) for what follows; keeps ``params_``.
+
+        With ``fit(..., warm_start=True)`` this gives schedules, e.g. a lower learning rate
+        after some epochs: ``net.set_params({"train.learning_rates": [0.05, 0.05]})``.
+
+        Raises
+        ------
+        ConfigError
+            An unknown key or an invalid value (one line, naming it).
+        """
+        chosen = {**(settings or {}), **_settings(overrides)}
+        self.config = with_settings(self.config, chosen)
+        self._explicit |= set(chosen)
+        return self
+
     def initialise(self, n_inputs: int = 784) -> Network:
         """Draw the initial weights of ``config`` (``model.init``, PAPER.md §2.8); no training."""
         self.params_ = initialise(self.config, n_inputs)
@@ -179,7 +196,9 @@ class Network:
             A :class:`Dataset`, a data set name (``"mnist"``, ``"fashion-mnist"``) or an npz
             file. Default: ``config.dataset``.
         epochs, examples : int, optional
-            ``train.epochs`` and ``train.examples`` (per epoch) for this fit.
+            ``train.epochs`` and ``train.examples`` (per epoch) for this fit. When neither
+            ``examples`` nor the config sets ``train.examples`` and the data set has fewer
+            training images than the default 60,000, an epoch is the whole training set.
         run_dir : path, optional
             Write a run directory, as ``segdend train --run-dir`` does: resumable, locked,
             checksummed. Default: train in a temporary directory that is removed afterwards.
@@ -219,6 +238,9 @@ class Network:
             settings["dataset"] = str(data)
         config = with_settings(self.config, settings)
         dataset = _as_dataset(data, config, None if data_dir is None else Path(data_dir))
+        if examples is None and "train.examples" not in self._explicit and (
+                config.train.examples > len(dataset.train_labels)):
+            config = with_settings(config, {"train.examples": len(dataset.train_labels)})
         if config.train.examples > len(dataset.train_labels):
             raise ConfigError(f"config key 'train.examples' = {config.train.examples}: the data "
                               f"set has only {len(dataset.train_labels)} training images")
@@ -349,9 +371,13 @@ class Network:
             raise DataError(f"label {label} out of range")
         pixels = _images(image, params.sizes[0])[0]
         length = self.config.phases.min_length
-        traces = record_traces(self.config, params, pixels, int(label),
-                               forward_ms or length, target_ms or length)
-        return Simulation.from_traces(traces, self.config.model.apical_conductance)
+        forward, target = forward_ms or length, target_ms or length
+        traces = record_traces(self.config, params, pixels, int(label), forward, target)
+        phases = self.config.phases
+        windows = tuple(
+            (steps - phases.window, steps) if phases.averaging == "last-steps"
+            else (phases.settling, steps) for steps in (forward, target))
+        return Simulation.from_traces(traces, self.config.model.apical_conductance, windows)
 
     # ------------------------------------------------------------------ parameters
 

@@ -58,17 +58,43 @@ class Simulation:
     spikes: list[np.ndarray]
     label: int
     apical_conductance: float = 0.0
+    averaging_windows: tuple[tuple[int, int], ...] = ()
+    """(start, stop) step of each phase's averaging window, counted from the phase's start
+    (§2.2): the last ``phases.window`` steps (code preset) or from Δt_s on (paper preset)."""
     dims: tuple[str, str] = DIMS
 
     @classmethod
-    def from_traces(cls, traces: Traces, apical_conductance: float = 0.0) -> Simulation:
+    def from_traces(cls, traces: Traces, apical_conductance: float = 0.0,
+                    averaging_windows: tuple[tuple[int, int], ...] = ()) -> Simulation:
         """Wrap the per-step records of :func:`segdend.traces.record_traces`."""
         steps = traces.soma[0].shape[0]
         n_hidden = len(traces.soma) - 1
         phase = np.where(np.arange(steps) < traces.forward_length, "forward", "target")
         return cls([*(f"hidden{k + 1}" for k in range(n_hidden)), "output"],
                    np.arange(steps, dtype=float), phase, traces.apical, traces.basal,
-                   traces.soma, traces.spikes, traces.label, apical_conductance)
+                   traces.soma, traces.spikes, traces.label, apical_conductance,
+                   averaging_windows)
+
+    def plateaus(self) -> list[np.ndarray]:
+        """The plateau potentials of every hidden layer (Eq. 5, synchronized plateaus).
+
+        Returns
+        -------
+        list of ndarray, each (2, neurons)
+            α^f (forward phase) and α^t (target phase): σ of the mean apical potential over
+            each phase's averaging window.
+        """
+        from segdend.model.constants import sigmoid
+
+        if not self.averaging_windows:
+            raise ValueError("this simulation does not know its averaging windows")
+        starts = (0, self.forward_length)
+        result = []
+        for apical in self.apical[:-1]:
+            means = [apical[begin + a: begin + b].mean(axis=0)
+                     for begin, (a, b) in zip(starts, self.averaging_windows, strict=True)]
+            result.append(sigmoid(np.vstack(means)))
+        return result
 
     @property
     def forward_length(self) -> int:

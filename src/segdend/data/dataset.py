@@ -157,13 +157,30 @@ def _debian_fashion() -> sources.Arrays:
 
 
 def load_dataset(
-    name: str,
+    name: str | Path,
     data_dir: Path | None = None,
     allow_fetch: bool = True,
     progress: Callable[[str], None] = _silent,
 ) -> Dataset:
-    """Load a data set by name (``mnist``, ``fashion-mnist``) or npz path; fetch it if needed."""
-    if name.endswith(".npz") or Path(name).suffix == ".npz":
+    """Load a data set by name (``mnist``, ``fashion-mnist``) or npz path; fetch it if needed.
+
+    Parameters
+    ----------
+    name : str or path
+        ``"mnist"``, ``"fashion-mnist"``, or an npz file with ``x_train``, ``y_train``,
+        ``x_test``, ``y_test``.
+    data_dir : path, optional
+        A directory holding the four IDX files of ``name`` (as ``--data-dir``).
+    allow_fetch : bool, default True
+        Fetch (and verify) the data set if it is not available locally.
+
+    Raises
+    ------
+    DataError
+        An unknown name, a missing or corrupt file, or a failed checksum (one line).
+    """
+    name = str(name)
+    if Path(name).suffix == ".npz":
         return load_npz_dataset(Path(name))
     if name not in KNOWN:
         raise DataError(
