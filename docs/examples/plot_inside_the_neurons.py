@@ -52,17 +52,12 @@ windows = {"forward": slice(forward_end - window, forward_end),
            "target": slice(end - window, end)}
 
 
-def plateaus(simulation, neuron):
-    """α^f and α^t of a hidden-layer neuron (Eq. 5): σ of the windowed mean apical potential."""
-    apical = simulation.apical[0][:, neuron]
-    return [1 / (1 + np.exp(-apical[w].mean())) for w in windows.values()]
-
-
 apical = sim.apical[0]
 change = apical[windows["target"]].mean(0) - apical[windows["forward"]].mean(0)
 neuron = int(np.argmax(np.abs(change)))
 for g_a, run in runs.items():
-    alpha_f, alpha_t = plateaus(run, neuron)
+    # Simulation.plateaus(): α^f and α^t of every hidden neuron (Eq. 5), rows forward, target.
+    alpha_f, alpha_t = run.plateaus()[0][:, neuron]
     print(f"g_A = {g_a}: neuron {neuron}, alpha_f = {alpha_f:.3f}, alpha_t = {alpha_t:.3f}")
 
 # %%

@@ -21,6 +21,7 @@ which trains about ten times faster than the spiking model.
 
 # sphinx_gallery_thumbnail_number = 2
 
+import copy
 import tempfile
 from pathlib import Path
 
@@ -54,7 +55,7 @@ scratch = tempfile.TemporaryDirectory()
 path = Path(scratch.name) / "shifted-mnist.npz"
 np.savez(path, x_train=shifted(mnist.train_images[:n_train]), y_train=mnist.train_labels[:n_train],
          x_test=shifted(mnist.test_images[:n_test]), y_test=mnist.test_labels[:n_test])
-data = segdend.load_dataset(str(path))
+data = segdend.load_dataset(path)
 print(f"data set '{data.name}': {len(data.train_labels)} training, "
       f"{len(data.test_labels)} test images")
 
@@ -92,16 +93,15 @@ print(f"Y of hidden layer 1: shape {random_y.shape}; random Y has sd {random_y.s
 # ------------------------
 # A :class:`~segdend.Network` trains with the learning rates of its configuration
 # (``train.learning_rates``, one per layer; the paper's η = 0.21 for both layers of this network,
-# §2.7). For a schedule, build the next stage from the current configuration with new rates,
-# hand it the current parameters and continue with ``warm_start=True``. Both branches below
-# start from the network trained above: one keeps η, the other divides it by four.
+# §2.7). For a schedule, change the rates with :meth:`~segdend.Network.set_params` and continue
+# with ``warm_start=True``, which keeps the learned parameters. Both branches below start from a
+# copy of the network trained above: one keeps η, the other divides it by four.
 
 rates = own.config.learning_rates()
 stages = {"constant η": rates, "η / 4 after epoch 3": [r / 4 for r in rates]}
 curves = {"random Y (paper)": baseline.history_, "Y = W¹ᵀ at birth": own.history_}
 for name, stage_rates in stages.items():
-    stage = segdend.Network(config=own.config, settings={"train.learning_rates": stage_rates})
-    stage.params_ = own.params_.copy()
+    stage = copy.deepcopy(own).set_params({"train.learning_rates": stage_rates})
     stage.fit(data, epochs=2, examples=n_train, warm_start=True, progress=False)
     later = stage.history_.iloc[1:].assign(epoch=lambda h: h.epoch + epochs)
     curves[f"Y = W¹ᵀ, then {name}"] = pd.concat([own.history_, later], ignore_index=True)
