@@ -1,0 +1,172 @@
+"""The RESULTS.md sections of the two sweep folders: ``seeds`` (the Fig 6 networks over
+several seeds) and ``depth`` (one factor at a time for 784-500-10 and 784-500-100-10).
+
+Each section reads the folder's sweep file and the final numbers of its committed runs
+(:func:`~segdend.results.reading.run_final`); a run not yet finished shows as
+:data:`~segdend.results.formatting.NOT_RUN`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from segdend.results.formatting import (
+    NOT_RUN,
+    fmt_number,
+    fmt_p,
+    markdown_table,
+    network_name,
+)
+from segdend.results.reading import run_final, sweep_runs
+
+Link = Callable[[Path], str]
+"""A path → its link text in RESULTS.md (:meth:`segdend.results.builder.Builder.link`)."""
+
+NO_SWEEP_FILE = ["No sweep file (*.toml) in the folder.", ""]
+
+
+def _by_depth(name: str) -> tuple[int, str]:
+    """Sort key of network names: fewer layers first, then by name."""
+    return name.count("-"), name
+
+
+def _sweep_file_line(sweep_file: Path, link: Link, finished: int, runs: int,
+                     final: str) -> list[str]:
+    """The section's first paragraph: the sweep file, how many runs finished, what 'final'
+    means."""
+    return [f"Sweep file [{sweep_file.name}]({link(sweep_file)}): {finished} of {runs} runs "
+            f"finished. {final}", ""]
+
+
+def seeds_section(folder: Path, link: Link) -> list[str]:
+    """The Fig 6 networks over seeds.
+
+    Parameters
+    ----------
+    folder : path
+        The ``seeds`` sweep folder.
+    link : callable
+        Path → link text relative to RESULTS.md.
+
+    Returns
+    -------
+    list of str
+        Markdown lines: per network the spread of the final error across seeds beside the
+        spread of the repeated tests within a seed, then t-tests across seeds (when at least
+        two networks have two finished seeds).
+    """
+    from segdend.analysis.stats import compare as t_tests
+
+    sweep_file, runs = sweep_runs(folder)
+    if sweep_file is None:
+        return list(NO_SWEEP_FILE)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    finished = 0
+    for run in runs:
+        hidden = list(run.config().model.hidden)
+        result = run_final(run.run_dir)
+        groups.setdefault(network_name(hidden), [])
+        if result is not None:
+            finished += 1
+            groups[network_name(hidden)].append(result)
+    lines = _sweep_file_line(sweep_file, link, finished, len(runs),
+                             "Final error of a run: mean of its repeated tests (else its last "
+                             "epoch's test error).")
+    rows = []
+    for layers in sorted(groups, key=_by_depth):
+        results = sorted(groups[layers], key=lambda r: r["seed"])
+        if not results:
+            rows.append([layers, 0, NOT_RUN, "", "", "", ""])
+            continue
+        means = [r["mean"] for r in results]
+        mean = sum(means) / len(means)
+        sd = (math.sqrt(sum((m - mean) ** 2 for m in means) / (len(means) - 1))
+              if len(means) > 1 else 0.0)
+        within = sum(r["sd"] for r in results) / len(results)
+        ranges = sum(r["max"] - r["min"] for r in results) / len(results)
+        rows.append([layers, len(results), fmt_number(mean), fmt_number(sd),
+                     f"{fmt_number(min(means))}–{fmt_number(max(means))}",
+                     f"{fmt_number(within)} (range {fmt_number(ranges)}, n = "
+                     f"{results[0]['n']} each)",
+                     ", ".join(f"seed {r['seed']}: {fmt_number(r['mean'])}" for r in results)])
+    lines += markdown_table(["network", "seeds", "mean across seeds (%)", "sd across seeds",
+                             "min–max across seeds", "repeated tests: mean sd within a seed",
+                             "per seed"], rows)
+    complete = {k: [r["mean"] for r in v] for k, v in groups.items() if len(v) >= 2}
+    if len(complete) >= 2:
+        import numpy as np
+
+        ordered = dict(sorted(complete.items(), key=lambda kv: _by_depth(kv[0])))
+        results = t_tests({k: np.array(v) for k, v in ordered.items()})
+        lines += ["t-tests across seeds (two-tailed, t > 0: the first-named network has "
+                  "the higher error; Bonferroni-corrected for three groups):", ""]
+        lines += markdown_table(["comparison", "t", "df", "p"],
+                                [[f"{r['a']} vs {r['b']}", f"{r['t']:.2f}", r["df"],
+                                  fmt_p(r["p_corrected"])] for r in results])
+    return lines
+
+
+def _value(value: Any) -> str:
+    """An override value as a factor label writes it (lists in parentheses)."""
+    if isinstance(value, list):
+        return "(" + ", ".join(str(v) for v in value) + ")"
+    return str(value)
+
+
+def depth_section(folder: Path, link: Link) -> list[str]:
+    """One factor at a time for the one- and two-hidden-layer networks.
+
+    Parameters
+    ----------
+    folder : path
+        The ``depth`` sweep folder.
+    link : callable
+        Path → link text relative to RESULTS.md.
+
+    Returns
+    -------
+    list of str
+        Markdown lines: one row per factor (the sweep's overrides other than
+        ``model.hidden`` and ``seed``, in the sweep file's order), one column per network, and
+        the difference between the two deepest networks.
+    """
+    sweep_file, runs = sweep_runs(folder)
+    if sweep_file is None:
+        return list(NO_SWEEP_FILE)
+    table: dict[str, dict[str, dict[str, Any] | None]] = {}
+    order: list[str] = []
+    finished = 0
+    for run in runs:
+        hidden = list(run.config().model.hidden)
+        factors = {k: v for k, v in run.overrides.items() if k not in ("model.hidden", "seed")}
+        label = "; ".join(f"{k} = {_value(v)}" for k, v in sorted(factors.items())) \
+            or "baseline (code preset)"
+        if label not in table:
+            order.append(label)
+        result = run_final(run.run_dir)
+        finished += result is not None
+        table.setdefault(label, {})[network_name(hidden)] = result
+    networks = sorted({n for row in table.values() for n in row}, key=_by_depth)
+    lines = _sweep_file_line(sweep_file, link, finished, len(runs),
+                             "Final test error (%): mean of the repeated tests if the run has "
+                             "them (n given), else the last epoch's test error.")
+    rows = []
+    for label in order:
+        cells = []
+        for network in networks:
+            if network not in table[label]:
+                cells.append("—")
+                continue
+            result = table[label][network]
+            cells.append(NOT_RUN if result is None else
+                         f"{fmt_number(result['mean'])} (n = {result['n']})")
+        pair = [table[label].get(n) for n in networks[-2:]]
+        difference = (fmt_number(pair[1]["mean"] - pair[0]["mean"])
+                      if len(pair) == 2 and all(pair) else "—")
+        rows.append([label, *cells, difference])
+    header = ["factor", *networks,
+              f"{networks[-1]} − {networks[-2]}" if len(networks) >= 2 else "difference"]
+    return lines + markdown_table(header, rows)
