@@ -134,8 +134,9 @@ class Network:
     def __repr__(self) -> str:
         default = build_config(self.config.preset if self.config.preset in ("code", "paper")
                                else "code")
+        defaults = _flatten(default.model_dump(mode="json"))
         changed = {k: v for k, v in _flatten(self.config.model_dump(mode="json")).items()
-                   if _flatten(default.model_dump(mode="json")).get(k) != v}
+                   if defaults.get(k) != v}
         inner = ", ".join(f"{k}={v!r}" for k, v in sorted(changed.items()))
         sizes = "-".join(str(n) for n in self.sizes)
         return f"Network({sizes}, preset={self.config.preset!r}" + (
