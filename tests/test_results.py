@@ -25,6 +25,7 @@ from segdend.results import (
     value_verdict,
     write_results,
 )
+from segdend.run import read_table
 
 from .conftest import FIXTURE_DIR
 
@@ -123,7 +124,9 @@ def test_summaries_state_what_their_networks_ran_and_timings(tiny):
         assert (network["epochs"], network["examples"], network["test_images"],
                 network["repeated_tests"], network["preset"], network["seed"]) == \
             (1, 60, 60, 2, "code", 0)
-        assert network["train_seconds"] > 0
+        seconds = read_table(tiny / "runs" / network["run"] / "metrics.csv")["seconds"]
+        assert network["train_seconds"] == pytest.approx(seconds.sum(), abs=0.002)
+        assert network["train_seconds"] > seconds.max()  # every epoch's, not the last one's
     assert summary["train_seconds"] == pytest.approx(
         sum(n["train_seconds"] for n in networks.values()), abs=0.01)
     assert summary["timing"]["runs_trained"] == 2  # "regular" was trained by the fig6 call

@@ -194,8 +194,8 @@ class FigureContext:
 
     def networks(self) -> list[dict[str, Any]]:
         """What each network of the figure actually ran, from its config.toml and metrics.csv
-        (epochs, examples per epoch, test images, repeated tests, preset, seed, training
-        seconds), in the figure's order."""
+        (epochs, examples per epoch, test images, repeated tests, preset, seed, and the seconds
+        of training with its per-epoch tests), in the figure's order."""
         titles = {spec.label: spec.title for spec in self.spec.runs}
         found = []
         for label, run_dir in self.run_dirs.items():
@@ -213,7 +213,9 @@ class FigureContext:
                 "epochs": int(last.get("epoch") or 0),
                 "examples": config.train.examples, "test_images": config.test.examples,
                 "repeated_tests": repeats, "preset": config.preset, "seed": config.seed,
-                "train_seconds": round(float(last.get("seconds") or 0.0), 3),
+                # metrics.csv's seconds are per epoch (training, then the epoch's test; row 0:
+                # the test before training), so a run's time is their sum.
+                "train_seconds": round(sum(float(row.get("seconds") or 0.0) for row in rows), 3),
             })
         return found
 
