@@ -319,7 +319,7 @@ def test_results_md_is_built_from_the_folders(results_tree):
     assert "### fig3\n\nnot yet run." in text
     assert '<img src="results/mnist-full/fig6/Fig_6B.png" width="240"' in text
     assert "### Fig 6: code preset beside paper preset" in text
-    assert "Wall time of the `segdend reproduce` that made it (timings.csv): " in text
+    assert "Wall time of the `segdend reproduce` calls that made it (timings.csv, summed): " in text
     # the sweeps
     seeds = text.split("## Seeds")[1].split("\n## ")[0]
     assert "5 of 6 runs finished" in seeds
@@ -371,3 +371,15 @@ def test_gitignore_keeps_parameters_checkpoints_recordings_and_locks_out_of_resu
     result = subprocess.run(["git", "check-ignore", "--no-index", *ignored, *kept], cwd=REPO,
                             capture_output=True, text=True, check=False)
     assert sorted(result.stdout.split()) == sorted(ignored)
+
+
+def test_a_figure_wall_time_sums_the_calls_that_made_it():
+    from segdend.results import figure_wall_seconds
+
+    timings = [{"figures": "fig6", "wall_seconds": "3000"},           # interrupted, resumed by
+               {"figures": "fig6", "wall_seconds": "1200.5"},         # this call
+               {"figures": "fig3 fig6", "wall_seconds": "100"},       # remade from finished runs
+               {"figures": "fig3", "wall_seconds": "7"}]
+    assert figure_wall_seconds(timings, "fig6") == 4300.5
+    assert figure_wall_seconds(timings, "fig3") == 107
+    assert figure_wall_seconds(timings, "fig9") is None

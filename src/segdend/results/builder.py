@@ -225,10 +225,10 @@ class Builder:
             own = summary.get("timing", {}).get("figure_seconds")
             training = (fmt_seconds(train) if networks else
                         "no runs" if networks == [] else "not recorded")
-            lines += [f"Wall time of the `segdend reproduce` that made it (timings.csv): "
-                      f"{fmt_seconds(figure_wall_seconds(timings, figure))}, of which this "
-                      f"figure's post-processing {fmt_seconds(own)}; training time of its runs "
-                      f"(metrics.csv): {training}. "
+            lines += [f"Wall time of the `segdend reproduce` calls that made it (timings.csv, "
+                      f"summed): {fmt_seconds(figure_wall_seconds(timings, figure))}, of which "
+                      f"this figure's last post-processing {fmt_seconds(own)}; training and "
+                      f"per-epoch tests of its runs (metrics.csv, summed): {training}. "
                       f"[summary.md]({self.link(folder / figure / 'summary.md')})", ""]
             if summary.get("values"):
                 lines += markdown_table(["quantity", "ours", "spread (min–max)", "paper"],

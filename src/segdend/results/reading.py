@@ -111,7 +111,9 @@ def read_timings(folder: Path) -> list[dict[str, str]]:
 
 
 def figure_wall_seconds(timings: list[dict[str, str]], figure: str) -> float | None:
-    """Wall time of the latest invocation that made a figure.
+    """Wall time that ``segdend reproduce`` spent on a figure: the sum over the invocations
+    that made it (an interrupted reproduction resumed by a later call counts both; a call that
+    only remade the figure from finished runs adds its post-processing).
 
     Parameters
     ----------
@@ -123,12 +125,12 @@ def figure_wall_seconds(timings: list[dict[str, str]], figure: str) -> float | N
     Returns
     -------
     float or None
-        Its ``wall_seconds``; None if no invocation made the figure.
+        The summed ``wall_seconds``; None if no invocation made the figure.
     """
-    for row in reversed(timings):
-        if figure in row.get("figures", "").split():
-            return parse_number(row.get("wall_seconds", ""))
-    return None
+    seconds = [parse_number(row.get("wall_seconds", "")) for row in timings
+               if figure in row.get("figures", "").split()]
+    known = [s for s in seconds if s is not None]
+    return sum(known) if known else None
 
 
 def run_final(run_dir: Path) -> dict[str, Any] | None:
