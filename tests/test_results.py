@@ -328,6 +328,10 @@ def test_results_md_is_built_from_the_folders(results_tree):
     depth = text.split("## Depth investigation")[1]
     assert "| baseline (code preset) | 3.60 (n = 2) | 4.00 (n = 2) | 0.400 |" in depth
     assert "| model.kernel_steps = none | not yet run | — | — |" in depth
+    assert ("Conclusion (computed from the table): with the baseline settings 784-500-100-10 "
+            "ends 0.400 points above 784-500-10.") in depth
+    assert "not explained by the factors run so far; not yet run: `model.kernel_steps = none`" \
+        in depth
     assert "train.learning_rates = (0.12, 0.23, 0.23) | — | 3.25 (n = 2) | — |" in depth
 
 
@@ -383,3 +387,18 @@ def test_a_figure_wall_time_sums_the_calls_that_made_it():
     assert figure_wall_seconds(timings, "fig6") == 4300.5
     assert figure_wall_seconds(timings, "fig3") == 107
     assert figure_wall_seconds(timings, "fig9") is None
+
+
+def test_the_depth_conclusion_names_a_factor_that_reverses_the_order():
+    from segdend.results.sweeps import depth_conclusion
+
+    def final(mean):
+        return {"mean": mean, "n": 20}
+
+    table = {"baseline (code preset)": {"784-500-10": final(3.2), "784-500-100-10": final(3.4)},
+             "a = 1": {"784-500-10": final(3.5), "784-500-100-10": final(3.3)},
+             "b = 2": {"784-500-10": None, "784-500-100-10": None}}
+    text = depth_conclusion(table, list(table), ["784-500-10", "784-500-100-10"])[1]
+    assert "ends 0.200 points above 784-500-10" in text
+    assert "With `a = 1`, 784-500-100-10 is below 784-500-10." in text
+    assert "`a = 1` (3.30 %)" in text and "not explained" not in text

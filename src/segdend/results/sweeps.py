@@ -169,4 +169,59 @@ def depth_section(folder: Path, link: Link) -> list[str]:
         rows.append([label, *cells, difference])
     header = ["factor", *networks,
               f"{networks[-1]} − {networks[-2]}" if len(networks) >= 2 else "difference"]
-    return lines + markdown_table(header, rows)
+    return lines + markdown_table(header, rows) + depth_conclusion(table, order, networks)
+
+
+def depth_conclusion(table: dict[str, dict[str, dict[str, Any] | None]], order: list[str],
+                     networks: list[str]) -> list[str]:
+    """The investigation's conclusion, computed from its table (never typed).
+
+    Parameters
+    ----------
+    table : dict
+        Factor label → network name → :func:`run_final` result (None: not finished).
+    order : list of str
+        Factor labels in the sweep file's order; the first is the baseline.
+    networks : list of str
+        Network names, shallowest first; the last two are compared.
+
+    Returns
+    -------
+    list of str
+        A paragraph: the baseline's difference between the two deepest networks, the factors
+        with which the deeper network has the lower error, the factors that lower the deeper
+        network's error below its baseline, and the factors not yet run.
+    """
+    if len(networks) < 2 or not order:
+        return []
+    shallow, deep = networks[-2], networks[-1]
+
+    def mean(label: str, network: str) -> float | None:
+        result = table[label].get(network)
+        return None if result is None else float(result["mean"])
+
+    base = order[0]
+    base_shallow, base_deep = mean(base, shallow), mean(base, deep)
+    if base_shallow is None or base_deep is None:
+        return ["", "Conclusion: not yet computable (the baselines have not finished)."]
+    factors = order[1:]
+    reverses = [f for f in factors if mean(f, shallow) is not None
+                and mean(f, deep) is not None and mean(f, deep) < mean(f, shallow)]
+    helps = [f for f in factors if mean(f, deep) is not None and mean(f, deep) < base_deep]
+    pending = [f for f in factors
+               if any(table[f].get(n, {"mean": 0}) is None for n in (shallow, deep))]
+    side = "above" if base_deep >= base_shallow else "below"
+    text = (f"Conclusion (computed from the table): with the baseline settings {deep} ends "
+            f"{fmt_number(abs(base_deep - base_shallow))} points {side} {shallow}. ")
+    text += ("With " + ", ".join(f"`{f}`" for f in reverses) + f", {deep} is below {shallow}. "
+             if reverses else f"No factor finished so far puts {deep} below {shallow}. ")
+    text += ("Factors that lower " + deep + "'s error below its baseline: "
+             + ", ".join(f"`{f}` ({fmt_number(mean(f, deep))} %)" for f in helps) + ". "
+             if helps else f"No factor finished so far lowers {deep}'s error below its "
+             "baseline. ")
+    if not reverses:
+        text += "The disagreement with the paper's depth result is not explained"
+        text += (" by the factors run so far; not yet run: "
+                 + ", ".join(f"`{f}`" for f in pending) + "." if pending
+                 else " by any of these factors.")
+    return ["", text]
