@@ -134,3 +134,23 @@ html_theme_options = {
     "icon_links": [],
 }
 html_sidebars = {"index": [], "getting-started": []}
+
+
+# -- the figures of RESULTS.md ---------------------------------------------------------------
+# RESULTS.md (included by results.md) shows each figure's PNG as an HTML thumbnail linked to
+# results/<folder>/<figure>/<name>.png, relative to the page. Those PNGs are copied, under the
+# same relative paths, into a generated folder that Sphinx copies to the site's root.
+def _results_figures() -> list[str]:
+    import shutil
+
+    extra = DOCS / "_generated" / "extra"
+    shutil.rmtree(extra, ignore_errors=True)
+    results = DOCS.parent / "results"
+    for png in sorted(results.glob("**/*.png")) if results.is_dir() else []:
+        target = extra / png.relative_to(DOCS.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, target)
+    return [str(extra.relative_to(DOCS))] if extra.is_dir() else []
+
+
+html_extra_path = _results_figures()

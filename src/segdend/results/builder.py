@@ -229,7 +229,7 @@ class Builder:
                       f"summed): {fmt_seconds(figure_wall_seconds(timings, figure))}, of which "
                       f"this figure's last post-processing {fmt_seconds(own)}; training and "
                       f"per-epoch tests of its runs (metrics.csv, summed): {training}. "
-                      f"[summary.md]({self.link(folder / figure / 'summary.md')})", ""]
+                      f"[summary.json]({self.link(folder / figure / 'summary.json')})", ""]
             if summary.get("values"):
                 lines += markdown_table(["quantity", "ours", "spread (min–max)", "paper"],
                                         [[v["quantity"], v["ours"], v["spread"], v["paper"]]
