@@ -95,6 +95,8 @@ def test_fit_with_a_run_dir_equals_the_command_line(tmp_path, small_mnist):
     with pytest.raises(segdend.DataError, match="no recording 'angles'"):
         run.recording("angles")
     assert run.events[0]["event"] == "start"
+    epoch = next(e for e in run.events if e["event"] == "epoch")
+    assert epoch["test_seconds"] > 0 and epoch["quick_test_seconds"] >= 0  # where time goes
     # A second fit into the same directory is refused, nothing is overwritten.
     before = (tmp_path / "api" / "metrics.csv").read_bytes()
     with pytest.raises(segdend.RunError, match="already holds a run"):
@@ -110,6 +112,8 @@ def test_run_test_equals_segdend_test_and_the_network_reloads(tmp_path, small_mn
     run = segdend.Run(tmp_path / "r")
     errors = run.test(3, examples=40, progress=False, data_dir=FIXTURE_DIR)
     first = run.repeated_tests
+    timed = [e for e in run.events if e["event"] == "repeated_tests"]
+    assert [(e["repeats"], e["images"]) for e in timed] == [(3, 40)] and timed[0]["seconds"] > 0
     assert first["test_error"].round(4).tolist() == [round(e, 4) for e in errors]
     assert main(["test", str(tmp_path / "r"), "--repeats", "3", "--examples", "40",
                  "--data-dir", str(FIXTURE_DIR), "--quiet"]) == 0

@@ -184,3 +184,25 @@ def test_reproduce_on_a_dask_cluster(tmp_path):
     assert len(_read(run_dir / "repeated_tests.csv")[1]) == QUICK.repeats
     _, rows = _read(out / "fig3/Fig_3C_traces.csv")
     assert len(rows) == 300
+
+
+def test_reproduce_starts_the_longest_runs_first(tmp_path, mnist):
+    """All full-scale runs go to the executor longest first (LPT), whatever the figure order."""
+    from segdend.errors import SegdendError
+    from segdend.experiments.reproduce import estimated_cost, reproduce
+
+    handed: list = []
+
+    def execute(runs):
+        handed.extend(runs)
+        return [{"name": r.name, "status": "failed", "error": "not run here"} for r in runs]
+
+    with pytest.raises(SegdendError, match="16 run"):
+        reproduce("all", "full", out=tmp_path / "full", execute=execute, progress=lambda m: None)
+    costs = [estimated_cost(r) for r in handed]
+    assert costs == sorted(costs, reverse=True)
+    assert {r.name for r in handed[:2]} == {
+        "apical_conductance-0.05_hidden-500-100_epochs-60_examples-60000",
+        "apical_conductance-0.6_hidden-500-100_epochs-60_examples-60000"}
+    assert handed[-1].name == "hidden-500_jacobians-True_epochs-1_examples-60000"
+    assert not (tmp_path / "full" / "runs").exists()  # nothing trained, nothing written

@@ -7,6 +7,7 @@ Tests draw their spikes from their own random stream, so they never perturb trai
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from segdend.csvio import load_table
 from segdend.data.dataset import Dataset
 from segdend.engines.base import Engine
 from segdend.model.params import NetworkParams
+from segdend.runs import append_event
 
 #: First key part of each kind of test (the RNG stream is ``rng.STREAM_TEST``).
 FULL_TEST, QUICK_TEST, REPEATED_TEST = 0, 1, 2
@@ -76,18 +78,25 @@ def write_repeated_tests(run_dir: Path, repeats: int, n_images: int | None = Non
     params = load_params(run_dir / "params.npz")
     dataset = load_dataset(config.dataset, data_dir)
     n = min(n_images or config.test.examples, len(dataset.test_labels))
+    began = time.perf_counter()
     errors = repeated_test_errors(make_engine(config), params, dataset, n, repeats, progress)
-    save_repeated_tests(run_dir, errors)
+    save_repeated_tests(run_dir, errors, n, time.perf_counter() - began)
     return errors
 
 
-def save_repeated_tests(run_dir: Path, errors: list[float]) -> Path:
-    """Write ``repeated_tests.csv`` (repeat, test_error) atomically."""
+def save_repeated_tests(run_dir: Path, errors: list[float], images: int,
+                        seconds: float) -> Path:
+    """Write ``repeated_tests.csv`` (repeat, test_error) atomically.
+
+    The tests' size and wall time go to ``events.jsonl`` (event ``repeated_tests``).
+    """
     from segdend.runs import atomic_write_text
 
     lines = ["repeat,test_error"] + [f"{i},{e:.4f}" for i, e in enumerate(errors)]
     path = Path(run_dir) / REPEATED_FILE
     atomic_write_text(path, "\n".join(lines) + "\n")
+    append_event(run_dir, "repeated_tests", repeats=len(errors), images=images,
+                 seconds=round(seconds, 3))
     return path
 
 

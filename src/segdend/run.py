@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -170,15 +171,19 @@ class Run:
 
         Returns one test error (%) per repeat; the same numbers as ``segdend test RUN``.
         """
+        from segdend.data.dataset import load_dataset
         from segdend.evaluate import save_repeated_tests
         from segdend.runs import RunLock, ensure_writable
 
         net = self.network()
         ensure_writable(self.path)
+        dataset = load_dataset(self.config.dataset, None if data_dir is None else Path(data_dir))
         with RunLock(self.path):
-            errors = net.test_errors(examples=examples, repeats=repeats, progress=progress,
-                                     data_dir=data_dir)
-            save_repeated_tests(self.path, errors)
+            began = time.perf_counter()
+            errors = net.test_errors(dataset, examples=examples, repeats=repeats,
+                                     progress=progress)
+            images = min(examples or self.config.test.examples, len(dataset.test_labels))
+            save_repeated_tests(self.path, errors, images, time.perf_counter() - began)
         return errors
 
     def report(self, out: str | Path | None = None) -> Path:

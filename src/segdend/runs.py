@@ -71,6 +71,15 @@ def append_text(path: Path, text: str) -> None:
         raise _storage_error(path, error) from None
 
 
+EVENTS_FILE = "events.jsonl"
+
+
+def append_event(run_dir: Path, kind: str, **data: Any) -> None:
+    """Append one event (a JSON line with the time and ``kind``) to ``RUN/events.jsonl``."""
+    record = {"time": round(time.time(), 3), "event": kind, **data}
+    append_text(Path(run_dir) / EVENTS_FILE, json.dumps(record) + "\n")
+
+
 def file_size(path: Path) -> int:
     """Size in bytes, 0 if absent."""
     try:

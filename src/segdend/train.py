@@ -8,7 +8,6 @@ exactly what an uninterrupted run would have used (DESIGN.md, "Engines").
 from __future__ import annotations
 
 import io
-import json
 import math
 import sys
 import time
@@ -38,6 +37,7 @@ from segdend.recording import (
 from segdend.runs import (
     Checkpoints,
     RunLock,
+    append_event,
     append_text,
     atomic_write_bytes,
     atomic_write_text,
@@ -186,6 +186,8 @@ class Trainer:
         self.params: NetworkParams | None = None
         self.state: dict[str, np.ndarray] = {}
         self.position = Position()
+        self.quick_test_seconds = 0.0
+        """Wall time of this epoch's quick tests (in this process)."""
         self.jacobians: JacobianRecorder | None = None
         if config.record.jacobians and config.model.hidden:
             self.jacobians = JacobianRecorder(config.model.n_out, config.model.hidden[-1],
@@ -195,8 +197,7 @@ class Trainer:
 
     def event(self, kind: str, **data: Any) -> None:
         """Append an event to events.jsonl."""
-        record = {"time": round(time.time(), 3), "event": kind, **data}
-        append_text(self.run_dir / "events.jsonl", json.dumps(record) + "\n")
+        append_event(self.run_dir, kind, **data)
 
     def warn(self, message: str) -> None:
         """Report a warning on stderr and in events.jsonl."""
@@ -310,14 +311,20 @@ class Trainer:
             )
 
     def quick_test(self, total: int) -> float:
-        """Test error on a random subset of test images (every 1,000 examples, §2.9)."""
+        """Test error on a random subset of test images (every 1,000 examples, §2.9).
+
+        Its wall time is added to ``quick_test_seconds`` (reported in the epoch's event).
+        """
+        began = time.perf_counter()
         n = min(self.config.train.quick_test_examples, len(self.dataset.test_labels))
         gen = rng.generator(self.config.seed, rng.STREAM_TEST, QUICK_TEST, total)
         pick = gen.permutation(len(self.dataset.test_labels))[:n]
-        return test_error(
+        error = test_error(
             self.engine, self.params, self.dataset.test_images[pick],
             self.dataset.test_labels[pick], (QUICK_TEST, total),
         )
+        self.quick_test_seconds += time.perf_counter() - began
+        return error
 
     # ------------------------------------------------------------------------- loop
 
@@ -334,6 +341,7 @@ class Trainer:
                                   forward_lengths=lengths[:, 0])
             recorders.correct, recorders.seen = self.position.correct, self.position.seen
             began = time.perf_counter() - self.position.seconds
+            self.quick_test_seconds = 0.0  # of this process's share of the epoch
             with Progress(n, f"epoch {epoch + 1}/{cfg.epochs}", self.quiet,
                           initial=self.position.example) as bar:
                 while self.position.example < n:
@@ -372,7 +380,9 @@ class Trainer:
                         self.position.seconds = time.perf_counter() - began
                         recorders.flush(self.run_dir, n_hidden, n_out)
                         self.save_checkpoint()
+            test_began = time.perf_counter()
             error = self.full_test(epoch + 1)
+            test_seconds = time.perf_counter() - test_began
             seconds = time.perf_counter() - began
             train_error = 100.0 * (1 - recorders.correct / max(recorders.seen, 1))
             recorders.flush(self.run_dir, n_hidden, n_out)
@@ -381,7 +391,9 @@ class Trainer:
                         f"{(epoch + 1) * n}\n")
             self.log(f"epoch {epoch + 1}: test error {error:.2f} %, training error "
                      f"{train_error:.2f} %, {seconds:.1f} s")
-            self.event("epoch", epoch=epoch + 1, test_error=error, train_error=train_error)
+            self.event("epoch", epoch=epoch + 1, test_error=error, train_error=train_error,
+                       test_seconds=round(test_seconds, 3),
+                       quick_test_seconds=round(self.quick_test_seconds, 3))
             if epoch + 1 in self.config.record.params_epochs:
                 (self.run_dir / "recordings").mkdir(exist_ok=True)
                 save_params_atomic(self.params, epoch_params_path(self.run_dir, epoch + 1))

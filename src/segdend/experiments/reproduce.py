@@ -13,6 +13,7 @@ timing.
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -72,6 +73,35 @@ def sweep_run(spec: RunSpec, scale: Scale, dataset: str, preset: str, out: Path)
     return SweepRun(name, {}, out / RUNS_FOLDER / name, base, repeats=repeats)
 
 
+INPUT_SIZE = 784
+"""Input units of the data sets a reproduction runs (MNIST and Fashion-MNIST, 28 × 28)."""
+
+
+def estimated_cost(run: SweepRun) -> float:
+    """A run's compute in synapse-steps, relative only: the key that orders runs longest first.
+
+    Training: epochs × examples × synapses × the two phases' minimum steps; tests: every epoch's,
+    the initial one and the repeated ones, × test images × synapses × test length, doubled when
+    g_A ≠ 0 (the test then steps the output layer, PAPER.md §1.9).
+    """
+    config = run.config()
+    sizes = [INPUT_SIZE, *config.model.hidden, config.model.n_out]
+    synapses = sum(a * b for a, b in itertools.pairwise(sizes))
+    train = config.train.epochs * config.train.examples * 2 * config.phases.min_length
+    tests = ((config.train.epochs + 1 + run.repeats) * config.test.examples
+             * config.phases.test_length * (2 if config.model.apical_conductance else 1))
+    return float(synapses * (train + tests))
+
+
+def longest_first(runs: list[SweepRun]) -> list[SweepRun]:
+    """``runs`` by decreasing :func:`estimated_cost` (ties keep their order).
+
+    With fewer workers than runs, starting the longest runs first (LPT scheduling) keeps a
+    long run from starting last and leaving the other workers idle while it finishes.
+    """
+    return sorted(runs, key=estimated_cost, reverse=True)
+
+
 def check_manifest(out: Path, scale: Scale, dataset: str, preset: str) -> None:
     """Refuse to mix scales, data sets or presets in one output folder."""
     wanted = {"scale": scale.name, "dataset": dataset, "preset": preset}
@@ -127,7 +157,7 @@ def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
         def execute(runs: list[SweepRun]) -> list[dict[str, Any]]:
             return run_local(runs, workers, str(data_dir) if data_dir else None,
                              progress=progress)
-    results = execute(list(unique.values()))
+    results = execute(longest_first(list(unique.values())))
     failed = {r["name"]: r.get("error", "") for r in results if r["status"] == "failed"}
     trained = sum(r["status"] == "done" for r in results)
     reused = sum(r["status"] == "skipped" for r in results)
