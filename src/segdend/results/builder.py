@@ -9,8 +9,9 @@ The document, each section present when its folder exists:
 - the paper's qualitative claims, one verdict column per reproduction folder
   (:mod:`segdend.results.claims`);
 - per reproduction folder (``mnist-full``, ``mnist-full-paper``, ``fashion-mnist-full``):
-  Fig 6 with the code preset beside the paper preset (``mnist-full-paper`` only), the timings
-  and every figure (networks as run, wall time, values, t-tests, thumbnails);
+  Fig 6 with the code preset beside the paper preset (``mnist-full-paper`` only), the timings,
+  where the time goes (:mod:`segdend.results.timing`) and every figure (networks as run, wall
+  time, values, t-tests, thumbnails);
 - the ``seeds`` and ``depth`` sweeps (:mod:`segdend.results.sweeps`).
 
 Links and image paths are relative to the folder RESULTS.md is written to.
@@ -40,6 +41,7 @@ from segdend.results.reading import (
     read_timings,
 )
 from segdend.results.sweeps import depth_section, seeds_section
+from segdend.results.timing import time_section
 from segdend.results.verdicts import (
     ALPHA,
     parse_paper_test,
@@ -361,6 +363,7 @@ class Builder:
                 lines += ["### Fig 6: code preset beside paper preset", ""]
                 lines += self.presets(main, present[name])
             lines += ["### Timings", "", *self.timings_table(folder)]
+            lines += ["### Where the time goes", "", *time_section(folder, present[name])]
             lines += self.figure_sections(folder, present[name])
         for name, title, section in ((SEEDS, "Seeds", seeds_section),
                                      (DEPTH, "Depth investigation", depth_section)):

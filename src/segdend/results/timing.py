@@ -1,0 +1,178 @@
+"""Where the time of a full reproduction goes (issue 14 item 7), from the committed run folders.
+
+For every run that ``segdend reproduce all`` needs at the folder's scale, the compute it took:
+the sum of ``metrics.csv``'s per-epoch seconds (training, quick tests and the epoch's full test;
+the initial test is epoch 0), the share of those that were tests where ``events.jsonl`` records
+it (epoch events' ``test_seconds`` and ``quick_test_seconds``), and the repeated weight tests
+(event ``repeated_tests``). The wall time of ``reproduce all`` on a number of workers is then
+estimated by scheduling the measured runs longest first, as ``reproduce`` hands them out
+(:func:`segdend.experiments.reproduce.longest_first`), plus each figure's post-processing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from segdend.results.formatting import fmt_seconds, markdown_table, parse_number
+from segdend.results.reading import FIGURES, Summaries, read_json, read_rows
+
+GOAL_SECONDS = 4 * 3600.0
+"""The goal of issue 14: ``reproduce all --scale full`` in at most 4 hours on 2 cores."""
+WORKERS = 2
+
+
+@dataclass
+class RunTime:
+    """The measured compute of one run (seconds; None where not recorded)."""
+
+    name: str
+    figures: list[str]
+    epochs_seconds: float | None = None
+    """Sum of metrics.csv's ``seconds`` (training + the tests made during training)."""
+    test_seconds: float | None = None
+    """Of which tests (the initial one, every epoch's full and quick tests), when the epoch
+    events of every epoch record them."""
+    repeated_seconds: float | None = None
+
+    @property
+    def total(self) -> float | None:
+        """Training, tests and repeated tests; None if the run has not finished training."""
+        if self.epochs_seconds is None:
+            return None
+        return self.epochs_seconds + (self.repeated_seconds or 0.0)
+
+
+def needed_runs(scale: str, dataset: str, preset: str) -> dict[str, list[str]]:
+    """Run name → the figures that need it, for ``reproduce all`` at this scale."""
+    from segdend.experiments.reproduce import figures_for, sweep_run
+    from segdend.experiments.spec import SCALES
+
+    runs: dict[str, list[str]] = {}
+    for figure in figures_for("all"):
+        for spec in figure.runs:
+            name = sweep_run(spec, SCALES[scale], dataset, preset, Path(".")).name
+            runs.setdefault(name, []).append(figure.name)
+    return runs
+
+
+def measure_run(run_dir: Path, name: str, figures: list[str]) -> RunTime:
+    """What ``run_dir``'s metrics.csv and events.jsonl say about its compute."""
+    timing = RunTime(name, figures)
+    events = _events(run_dir / "events.jsonl")
+    if not any(e.get("event") == "finished" for e in events):
+        return timing  # not finished (or not here)
+    rows = read_rows(run_dir / "metrics.csv") if (run_dir / "metrics.csv").is_file() else []
+    seconds = [parse_number(row.get("seconds", "")) for row in rows]
+    if not rows or any(s is None for s in seconds):
+        return timing
+    timing.epochs_seconds = float(sum(s for s in seconds if s is not None))
+    tests = {e["epoch"]: e["test_seconds"] + e.get("quick_test_seconds", 0.0)
+             for e in events if e.get("event") == "epoch" and "test_seconds" in e}
+    if len(tests) == len(rows) - 1 and rows[0].get("epoch") == "0":
+        timing.test_seconds = float(seconds[0] or 0.0) + float(sum(tests.values()))
+    repeated = [e["seconds"] for e in events if e.get("event") == "repeated_tests"]
+    if repeated:
+        timing.repeated_seconds = float(repeated[-1])
+    return timing
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue  # a line cut short by an interruption
+    return events
+
+
+def longest_first_makespan(durations: list[float], workers: int) -> float:
+    """Wall time of running ``durations`` on ``workers`` workers, longest first (LPT).
+
+    Each job goes to the worker that frees first; the result is when the last one finishes.
+    """
+    free = [0.0] * max(workers, 1)
+    for duration in sorted(durations, reverse=True):
+        heapq.heapreplace(free, free[0] + duration)
+    return max(free)
+
+
+def post_processing_seconds(summaries: Summaries) -> dict[str, float]:
+    """Each figure's last post-processing time (``timing.figure_seconds`` of summary.json)."""
+    found = {}
+    for figure, summary in summaries.items():
+        value = (summary.get("timing") or {}).get("figure_seconds")
+        if isinstance(value, int | float):
+            found[figure] = float(value)
+    return found
+
+
+def time_section(folder: Path, summaries: Summaries) -> list[str]:
+    """Markdown lines: the compute of every run of ``reproduce all`` and the estimated wall time.
+
+    Parameters
+    ----------
+    folder : path
+        A reproduction folder (with ``reproduction.json`` and ``runs/``).
+    summaries : dict
+        Figure name → its summary.json.
+
+    Returns
+    -------
+    list of str
+        A table of runs and a paragraph with the estimate against the 4-hour goal.
+    """
+    manifest_path = folder / "reproduction.json"
+    if not manifest_path.is_file():
+        return ["No reproduction.json: the runs of the folder are unknown.", ""]
+    manifest = read_json(manifest_path)
+    needed = needed_runs(manifest["scale"], manifest["dataset"], manifest["preset"])
+    timings = [measure_run(folder / "runs" / name, name, figures)
+               for name, figures in needed.items()]
+    timings.sort(key=lambda t: -(t.total or 0.0))
+    rows = []
+    for t in timings:
+        if t.total is None:
+            rows.append([f"`{t.name}`", " ".join(t.figures), "not yet run", "", ""])
+            continue
+        tests = ("not recorded" if t.test_seconds is None or not t.epochs_seconds else
+                 f"{fmt_seconds(t.test_seconds)} ({100 * t.test_seconds / t.epochs_seconds:.0f} %)")
+        rows.append([f"`{t.name}`", " ".join(t.figures), fmt_seconds(t.epochs_seconds), tests,
+                     fmt_seconds(t.repeated_seconds)])
+    lines = markdown_table(["run", "figures", "training + per-epoch tests",
+                            "of which tests", "repeated tests"], rows)
+    measured = [t.total for t in timings if t.total is not None]
+    post = post_processing_seconds(summaries)
+    estimate = longest_first_makespan(measured, WORKERS) + sum(post.values())
+    tested = [t for t in timings if t.test_seconds is not None and t.epochs_seconds]
+    share = ""
+    if tested:
+        test_total = sum(t.test_seconds or 0.0 for t in tested)
+        epoch_total = sum(t.epochs_seconds or 0.0 for t in tested)
+        share = (f" In the {len(tested)} run(s) whose events record it, the tests made during "
+                 f"training (the initial and every epoch's full test, the quick tests) took "
+                 f"{100 * test_total / epoch_total:.0f} % of the time; the rest is training.")
+    complete = len(measured) == len(timings) and len(post) == len(FIGURES)
+    if complete:
+        verdict = ("within" if estimate <= GOAL_SECONDS else "above") + " the goal of 4 h."
+    else:
+        verdict = (f"counting only the {len(measured)} runs measured so far: a lower bound, "
+                   + ("already above" if estimate > GOAL_SECONDS else "not yet comparable with")
+                   + " the goal of 4 h.")
+    lines += [
+        f"{len(measured)} of the {len(timings)} runs that `segdend reproduce all` needs at "
+        f"this scale are measured: {fmt_seconds(sum(measured))} of compute in all. Scheduled "
+        f"longest first on {WORKERS} workers, as `reproduce` hands them out, they take "
+        f"{fmt_seconds(longest_first_makespan(measured, WORKERS))}; with the post-processing "
+        f"of the {len(post)} figures made ({fmt_seconds(sum(post.values()))}) the estimate is "
+        f"**{fmt_seconds(estimate)}**, {verdict}"
+        + share + " The runs were timed on this project's shared 2-core machine, two at a time "
+        "and beside other work, so they are upper bounds for an idle machine.", ""]
+    return lines
+
