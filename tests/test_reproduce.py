@@ -5,6 +5,7 @@ checked in a real headless browser (Debian's chromium)."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -94,6 +95,15 @@ def test_every_source_data_csv_has_its_columns_and_rows(reproduction, mnist):
         for column in numeric:
             values = np.array([float(row[columns.index(column)]) for row in rows])
             assert np.isfinite(values).all(), (name, column)
+
+
+def test_fig5b_noise_probes(reproduction):
+    """5B's probes switch off spike noise: without any spikes L⁰ follows L¹ more closely."""
+    measures = json.loads((reproduction / "fig5/summary.json").read_text())["measures"]
+    for key in ("rate_feedback", "rate_input", "rate_mode"):
+        assert -1.0 <= measures[f"5B.r_{key}"] <= 1.0
+    assert measures["5B.r_rate_mode"] > measures["5B.r"] + 0.1
+    assert measures["5B.r_rate_feedback"] > measures["5B.r"]
 
 
 def test_every_declared_png_is_a_real_image(reproduction):
