@@ -97,13 +97,15 @@ def test_every_source_data_csv_has_its_columns_and_rows(reproduction, mnist):
             assert np.isfinite(values).all(), (name, column)
 
 
-def test_fig5b_noise_probes(reproduction):
+def test_fig5_noise_probes_and_epoch_1_split(reproduction):
     """5B's probes switch off spike noise: without any spikes L⁰ follows L¹ more closely."""
     measures = json.loads((reproduction / "fig5/summary.json").read_text())["measures"]
     for key in ("rate_feedback", "rate_input", "rate_mode"):
         assert -1.0 <= measures[f"5B.r_{key}"] <= 1.0
     assert measures["5B.r_rate_mode"] > measures["5B.r"] + 0.1
     assert measures["5B.r_rate_feedback"] > measures["5B.r"]
+    for key in ("5C.mean_r_epoch_1_first_tenth", "5C.mean_r_epoch_1_rest"):
+        assert -1.0 <= measures[key] <= 1.0
 
 
 def test_every_declared_png_is_a_real_image(reproduction):

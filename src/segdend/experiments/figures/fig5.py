@@ -7,7 +7,9 @@ shuffled control pairs each output loss with another image's hidden loss.
 Why r differs from the paper's 0.61 (RESULTS.md): the same network after epoch 1 is probed again
 with the sources of spike-sampling noise switched off one at a time (:data:`NOISE_PROBES`). With
 rate feedback (φ¹(t) through Y instead of the output spikes) r rises to about 0.99, so in our
-model the noise of the output spikes in the plateaus α sets r.
+model the noise of the output spikes in the plateaus α sets r. 5C adds r in the first tenth of
+epoch 1 against the rest of it: in our model the coordination develops within that first tenth,
+and r then falls slowly over the epochs as L¹ shrinks towards the spike-noise floor.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def make(ctx: FigureContext) -> None:
                       "not reported", number=r_probe)
         ctx.measure(f"5B.r_{key}", r_probe)
 
-    real, control = per_epoch_correlations(ctx, config.seed)
+    real, control, first_tenth, rest = per_epoch_correlations(ctx, config.seed)
     ctx.write_csv("Fig_5C.csv", [*(f"r_category_{c}" for c in range(10)),
                                  *(f"shuffled_r_category_{c}" for c in range(10))],
                   (np.concatenate([a, b]) for a, b in zip(real, control, strict=True)))
@@ -101,6 +103,10 @@ def make(ctx: FigureContext) -> None:
     ctx.measure("5C.share_above_shuffled", float(np.mean(real > control)))
     ctx.add_value("5C: mean r in epoch 1 / in later epochs",
                   f"{real[0].mean():.2f} / {later.mean():.2f}", "clearly lower in epoch 1")
+    ctx.add_value("5C: epoch 1, mean r in its first tenth / in the rest",
+                  f"{first_tenth:.2f} / {rest:.2f}", "not reported")
+    ctx.measure("5C.mean_r_epoch_1_first_tenth", first_tenth)
+    ctx.measure("5C.mean_r_epoch_1_rest", rest)
     ctx.add_value("5C: share of (epoch, category) cells with r above the shuffled r",
                   f"{np.mean(real > control):.2f}", "always above shuffled (1.00)")
     ctx.note("5C uses each epoch's training examples (recordings/losses.csv); 5B probes the "
@@ -111,8 +117,11 @@ def make(ctx: FigureContext) -> None:
              "of the scatter comes from the output spikes that reach the apical dendrites.")
 
 
-def per_epoch_correlations(ctx: FigureContext, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-epoch, per-category r of the recorded training losses, real and shuffled."""
+def per_epoch_correlations(ctx: FigureContext, seed: int
+                           ) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Per-epoch, per-category r of the recorded training losses, real and shuffled; and the
+    mean over categories of r in the first tenth of epoch 1 and in the rest of it (when
+    within epoch 1 the coordination develops)."""
     path = ctx.run_dirs["regular"] / LOSSES
     table = load_table(path)
     real, control = [], []
@@ -122,7 +131,13 @@ def per_epoch_correlations(ctx: FigureContext, seed: int) -> tuple[np.ndarray, n
                                         rng.generator(seed, ANALYSIS_STREAM, 50, epoch))
         real.append(r)
         control.append(s)
-    return np.array(real), np.array(control)
+    first = table[table[:, 0] == table[0, 0]]
+    tenth = max(len(first) // 10, 1)
+    halves = [float(per_category_correlation(
+        part[:, 6], part[:, 5], part[:, 3].astype(int),
+        rng.generator(seed, ANALYSIS_STREAM, 60, k))[0].mean())
+        for k, part in enumerate((first[:tenth], first[tenth:]))]
+    return np.array(real), np.array(control), halves[0], halves[1]
 
 
 FIGURE = FigureSpec("fig5", "Figure 5: coordinated hidden and output errors", [REGULAR], make,
