@@ -432,3 +432,29 @@ def test_the_time_section_accounts_for_every_run_of_reproduce_all(results_tree, 
         assert "not recorded" not in row and " %)" in row  # test share and repeated tests
     assert "5 of the 14 runs that `segdend reproduce all` needs" in section
     assert "a lower bound" in section and "the tests made during training" in section
+
+
+def test_findings_are_computed_from_the_measures():
+    from segdend.results.findings import findings_section
+
+    assert "not yet run" in "\n".join(findings_section({}))
+    measures = {"5B.r": 0.40, "5B.r_rate_feedback": 0.95, "5B.r_rate_input": 0.5,
+                "5B.r_rate_mode": 0.99, "5C.mean_r_epoch_1": 0.39, "5C.mean_r_later": 0.28,
+                "5C.mean_r_epoch_1_first_tenth": 0.31, "5C.mean_r_epoch_1_rest": 0.38}
+    text = "\n".join(findings_section({
+        "fig5": {"measures": measures},
+        "fig6": {"measures": {"final_error.one_hidden": 3.1, "final_error.two_hidden": 3.4}}}))
+    assert "ours 0.400" in text and "0.950 with rate feedback" in text
+    assert "Removing the output spikes' noise in the plateaus raises r the most" in text
+    assert "lies between ours and the noise-free value" in text
+    assert "Ours is higher in epoch 1 (0.39)" in text and "(0.31 → 0.38)" in text
+    assert "784-500-100-10 ends at 3.40 %, not below 784-500-10 (3.10 %" in text
+    # the other way round: input noise dominates, 0.61 outside, epoch 1 lower, depth helps
+    measures.update({"5B.r": 0.70, "5B.r_rate_feedback": 0.75, "5B.r_rate_input": 0.9,
+                     "5C.mean_r_epoch_1": 0.2})
+    text = "\n".join(findings_section({
+        "fig5": {"measures": measures},
+        "fig6": {"measures": {"final_error.one_hidden": 4.1, "final_error.two_hidden": 3.2}}}))
+    assert "Removing the input spikes' noise raises r the most" in text
+    assert "outside the range" in text and "Ours is lower in epoch 1" in text
+    assert "too early" not in text and "784-500-100-10 ends" not in text

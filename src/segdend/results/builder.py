@@ -8,6 +8,7 @@ The document, each section present when its folder exists:
   (:mod:`segdend.results.verdicts`), and the verdict rules;
 - the paper's qualitative claims, one verdict column per reproduction folder
   (:mod:`segdend.results.claims`);
+- the disagreements probed inside the figures (:mod:`segdend.results.findings`);
 - per reproduction folder (``mnist-full``, ``mnist-full-paper``, ``fashion-mnist-full``):
   Fig 6 with the code preset beside the paper preset (``mnist-full-paper`` only), the timings,
   where the time goes (:mod:`segdend.results.timing`) and every figure (networks as run, wall
@@ -25,6 +26,7 @@ from typing import Any
 
 from segdend.errors import DataError
 from segdend.results.claims import CLAIMS, HARMLESS, claim_cell
+from segdend.results.findings import findings_section
 from segdend.results.formatting import (
     NOT_RUN,
     fmt_number,
@@ -354,6 +356,8 @@ class Builder:
         columns = [(name, present.get(name, {})) for name, _ in REPRODUCTIONS
                    if name == MAIN or name in present]
         lines += self.claims(columns)
+        lines += ["## Disagreements probed inside the figures", ""]
+        lines += findings_section(main)
         for name, title in REPRODUCTIONS:
             if name not in present:
                 continue
