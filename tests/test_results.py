@@ -393,14 +393,17 @@ def test_the_depth_conclusion_names_a_factor_that_reverses_the_order():
     from segdend.results.sweeps import depth_conclusion
 
     def final(mean):
-        return {"mean": mean, "n": 20}
+        return {"mean": mean, "n": 20, "sd": 0.1, "repeated": True}
 
     table = {"baseline (code preset)": {"784-500-10": final(3.2), "784-500-100-10": final(3.4)},
              "a = 1": {"784-500-10": final(3.5), "784-500-100-10": final(3.3)},
              "b = 2": {"784-500-10": None, "784-500-100-10": None}}
     text = depth_conclusion(table, list(table), ["784-500-10", "784-500-100-10"])[1]
     assert "ends 0.200 points above 784-500-10" in text
-    assert "With `a = 1`, 784-500-100-10 is below 784-500-10." in text
+    # 0.2 points apart with sd 0.1 and n = 20 each: t38 = -0.2 / (0.1 * sqrt(2 / 20)) = -6.32
+    assert "With `a = 1` (3.30 vs 3.50 %, t38 = -6.32, p = " in text
+    assert ", 784-500-100-10 is below 784-500-10;" in text
+    assert "The largest reversal is 0.200 points; in the paper 784-500-100-10 is 0.9" in text
     assert "`a = 1` (3.30 %)" in text and "not explained" not in text
 
 

@@ -26,6 +26,8 @@ Link = Callable[[Path], str]
 """A path → its link text in RESULTS.md (:meth:`segdend.results.builder.Builder.link`)."""
 
 NO_SWEEP_FILE = ["No sweep file (*.toml) in the folder.", ""]
+PAPER_DEPTH_GAP = 0.9
+"""How far 784-500-100-10 ends below 784-500-10 in the paper (4.1 − 3.2 %, PAPER.md §0)."""
 
 
 def _by_depth(name: str) -> tuple[int, str]:
@@ -213,7 +215,14 @@ def depth_conclusion(table: dict[str, dict[str, dict[str, Any] | None]], order: 
     side = "above" if base_deep >= base_shallow else "below"
     text = (f"Conclusion (computed from the table): with the baseline settings {deep} ends "
             f"{fmt_number(abs(base_deep - base_shallow))} points {side} {shallow}. ")
-    text += ("With " + ", ".join(f"`{f}`" for f in reverses) + f", {deep} is below {shallow}. "
+    text += ("With " + ", ".join(f"`{f}` ({_reversal(table[f], shallow, deep)})"
+                                 for f in reverses)
+             + f", {deep} is below {shallow}; t-tests over the repeated tests of one network "
+             "each measure the test noise, not the spread across independently trained "
+             "networks (section Seeds). The largest reversal is "
+             f"{fmt_number(max(mean(f, shallow) - mean(f, deep) for f in reverses))} points; in "
+             f"the paper {deep} is {PAPER_DEPTH_GAP:.1f} points below {shallow} (3.2 % against "
+             "4.1 % after 60 epochs). "
              if reverses else f"No factor finished so far puts {deep} below {shallow}. ")
     text += ("Factors that lower " + deep + "'s error below its baseline: "
              + ", ".join(f"`{f}` ({fmt_number(mean(f, deep))} %)" for f in helps) + ". "
@@ -225,3 +234,17 @@ def depth_conclusion(table: dict[str, dict[str, dict[str, Any] | None]], order: 
                  + ", ".join(f"`{f}`" for f in pending) + "." if pending
                  else " by any of these factors.")
     return ["", text]
+
+
+def _reversal(row: dict[str, dict[str, Any] | None], shallow: str, deep: str) -> str:
+    """``a vs b %`` for a factor's two networks, with the t-test when both have repeated tests."""
+    a, b = row[deep], row[shallow]
+    assert a is not None and b is not None
+    text = f"{fmt_number(a['mean'])} vs {fmt_number(b['mean'])} %"
+    if a.get("repeated") and b.get("repeated") and a["n"] > 1 and b["n"] > 1:
+        from scipy import stats
+
+        t, p = stats.ttest_ind_from_stats(a["mean"], a["sd"], a["n"], b["mean"], b["sd"],
+                                          b["n"], equal_var=True)
+        text += f", t{a['n'] + b['n'] - 2} = {float(t):.2f}, p = {fmt_p(float(p))}"
+    return text
