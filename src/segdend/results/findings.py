@@ -12,6 +12,7 @@ from typing import Any
 
 from segdend.results.formatting import NOT_RUN
 from segdend.results.reading import Summaries
+from segdend.results.sweeps import PAPER_ONE_HIDDEN_ERROR, PAPER_TWO_HIDDEN_ERROR
 
 PAPER_5B_R = 0.61
 """Fig 5B's Pearson r in the paper (PAPER.md §0)."""
@@ -84,7 +85,8 @@ def findings_section(summaries: Summaries) -> list[str]:
     one, two = fig6.get("final_error.one_hidden"), fig6.get("final_error.two_hidden")
     if one is not None and two is not None and two >= one:
         lines += [f"**Fig 6**, depth: 784-500-100-10 ends at {two:.2f} %, not below "
-                  f"784-500-10 ({one:.2f} %; the paper: 3.2 % against 4.1 %). This is "
+                  f"784-500-10 ({one:.2f} %; the paper: {PAPER_TWO_HIDDEN_ERROR} % against "
+                  f"{PAPER_ONE_HIDDEN_ERROR} %). This is "
                   "investigated one factor at a time in the section *Depth investigation* "
                   "below.", ""]
     return lines
