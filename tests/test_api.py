@@ -97,6 +97,10 @@ def test_fit_with_a_run_dir_equals_the_command_line(tmp_path, small_mnist):
     assert run.events[0]["event"] == "start"
     epoch = next(e for e in run.events if e["event"] == "epoch")
     assert epoch["test_seconds"] > 0 and epoch["quick_test_seconds"] >= 0  # where time goes
+    assert epoch["cpu_seconds"] > 0  # CPU time: what a shared machine does not inflate
+    initial = [e for e in run.events if e["event"] == "initial_test"]
+    assert len(initial) == 1 and initial[0]["cpu_seconds"] > 0
+    assert initial[0]["test_error"] == run.metrics["test_error"].iloc[0]
     # A second fit into the same directory is refused, nothing is overwritten.
     before = (tmp_path / "api" / "metrics.csv").read_bytes()
     with pytest.raises(segdend.RunError, match="already holds a run"):
@@ -114,6 +118,7 @@ def test_run_test_equals_segdend_test_and_the_network_reloads(tmp_path, small_mn
     first = run.repeated_tests
     timed = [e for e in run.events if e["event"] == "repeated_tests"]
     assert [(e["repeats"], e["images"]) for e in timed] == [(3, 40)] and timed[0]["seconds"] > 0
+    assert timed[0]["cpu_seconds"] > 0
     assert first["test_error"].round(4).tolist() == [round(e, 4) for e in errors]
     assert main(["test", str(tmp_path / "r"), "--repeats", "3", "--examples", "40",
                  "--data-dir", str(FIXTURE_DIR), "--quiet"]) == 0

@@ -389,6 +389,34 @@ def test_a_figure_wall_time_sums_the_calls_that_made_it():
     assert figure_wall_seconds(timings, "fig9") is None
 
 
+def test_a_run_s_compute_is_its_cpu_time_where_every_part_records_it(tmp_path):
+    from segdend.results.timing import measure_run
+
+    def write(run_dir, epochs_cpu, repeated_cpu=2.0):
+        run_dir.mkdir()
+        (run_dir / "metrics.csv").write_text(
+            "epoch,test_error,train_error,seconds,examples\n0,90.0,,4.0,0\n"
+            "1,10.0,12.0,30.0,100\n2,9.0,11.0,31.0,200\n")
+        events = [{"event": "start"},
+                  {"event": "initial_test", "seconds": 4.0, "cpu_seconds": 1.0},
+                  *({"event": "epoch", "epoch": i + 1, "test_seconds": 3.0, **cpu}
+                    for i, cpu in enumerate(epochs_cpu)),
+                  {"event": "finished"},
+                  {"event": "repeated_tests", "seconds": 9.0,
+                   **({} if repeated_cpu is None else {"cpu_seconds": repeated_cpu})}]
+        (run_dir / "events.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
+        return measure_run(run_dir, run_dir.name, ["fig6"])
+
+    full = write(tmp_path / "full", [{"cpu_seconds": 20.0}, {"cpu_seconds": 21.0}])
+    assert full.total == 4.0 + 30.0 + 31.0 + 9.0
+    assert full.cpu_seconds == full.compute == 1.0 + 20.0 + 21.0 + 2.0
+    # An epoch trained by older code (no CPU time): the wall time is the compute.
+    older = write(tmp_path / "older", [{}, {"cpu_seconds": 21.0}])
+    assert older.cpu_seconds is None and older.compute == older.total == 74.0
+    untimed = write(tmp_path / "untimed", [{"cpu_seconds": 20.0}, {"cpu_seconds": 21.0}], None)
+    assert untimed.cpu_seconds is None and untimed.compute == 74.0
+
+
 def test_the_depth_conclusion_names_a_factor_that_reverses_the_order():
     from segdend.results.sweeps import depth_conclusion
 

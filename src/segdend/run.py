@@ -179,11 +179,12 @@ class Run:
         ensure_writable(self.path)
         dataset = load_dataset(self.config.dataset, None if data_dir is None else Path(data_dir))
         with RunLock(self.path):
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), time.process_time()
             errors = net.test_errors(dataset, examples=examples, repeats=repeats,
                                      progress=progress)
             images = min(examples or self.config.test.examples, len(dataset.test_labels))
-            save_repeated_tests(self.path, errors, images, time.perf_counter() - began)
+            save_repeated_tests(self.path, errors, images, time.perf_counter() - began,
+                                time.process_time() - cpu_began)
         return errors
 
     def report(self, out: str | Path | None = None) -> Path:

@@ -158,6 +158,10 @@ class Position:
     epoch: int = 0
     example: int = 0
     seconds: float = 0.0
+    """Wall seconds of the epoch so far (carried over a resume)."""
+    cpu_seconds: float = 0.0
+    """CPU seconds of the epoch so far (``time.process_time``: unaffected by other processes on
+    a shared machine; every thread of the process counts)."""
     correct: int = 0
     seen: int = 0
 
@@ -242,10 +246,12 @@ class Trainer:
         atomic_write_text(self.run_dir / "metrics.csv", METRICS_HEADER)
         self.event("start", engine=self.engine.name, dataset=self.dataset.origin)
         if self.config.train.initial_test:
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), time.process_time()
             error = self.full_test(0)
             seconds = time.perf_counter() - began
             append_text(self.run_dir / "metrics.csv", f"0,{error:.4f},,{seconds:.3f},0\n")
+            self.event("initial_test", test_error=error, seconds=round(seconds, 3),
+                       cpu_seconds=round(time.process_time() - cpu_began, 3))
             self.log(f"epoch 0 (before training): test error {error:.2f} %")
         self.save_checkpoint()
 
@@ -341,6 +347,7 @@ class Trainer:
                                   forward_lengths=lengths[:, 0])
             recorders.correct, recorders.seen = self.position.correct, self.position.seen
             began = time.perf_counter() - self.position.seconds
+            cpu_began = time.process_time() - self.position.cpu_seconds
             self.quick_test_seconds = 0.0  # of this process's share of the epoch
             with Progress(n, f"epoch {epoch + 1}/{cfg.epochs}", self.quiet,
                           initial=self.position.example) as bar:
@@ -378,12 +385,14 @@ class Trainer:
                         self._append_quick_test(f"{epoch + 1},{stop},{total},{error:.4f}\n")
                     if stop < n and cfg.checkpoint_every and stop % cfg.checkpoint_every == 0:
                         self.position.seconds = time.perf_counter() - began
+                        self.position.cpu_seconds = time.process_time() - cpu_began
                         recorders.flush(self.run_dir, n_hidden, n_out)
                         self.save_checkpoint()
             test_began = time.perf_counter()
             error = self.full_test(epoch + 1)
             test_seconds = time.perf_counter() - test_began
             seconds = time.perf_counter() - began
+            cpu_seconds = time.process_time() - cpu_began
             train_error = 100.0 * (1 - recorders.correct / max(recorders.seen, 1))
             recorders.flush(self.run_dir, n_hidden, n_out)
             append_text(self.run_dir / "metrics.csv",
@@ -393,11 +402,12 @@ class Trainer:
                      f"{train_error:.2f} %, {seconds:.1f} s")
             self.event("epoch", epoch=epoch + 1, test_error=error, train_error=train_error,
                        test_seconds=round(test_seconds, 3),
-                       quick_test_seconds=round(self.quick_test_seconds, 3))
+                       quick_test_seconds=round(self.quick_test_seconds, 3),
+                       cpu_seconds=round(cpu_seconds, 3))
             if epoch + 1 in self.config.record.params_epochs:
                 (self.run_dir / "recordings").mkdir(exist_ok=True)
                 save_params_atomic(self.params, epoch_params_path(self.run_dir, epoch + 1))
-            self.position = Position(epoch + 1, 0, 0.0, 0, 0)
+            self.position = Position(epoch + 1)
             self.save_checkpoint()
         save_params_atomic(self.params, self.run_dir / "params.npz")
         self.event("finished")

@@ -4,9 +4,13 @@ For every run that ``segdend reproduce all`` needs at the folder's scale, the co
 the sum of ``metrics.csv``'s per-epoch seconds (training, quick tests and the epoch's full test;
 the initial test is epoch 0), the share of those that were tests where ``events.jsonl`` records
 it (epoch events' ``test_seconds`` and ``quick_test_seconds``), and the repeated weight tests
-(event ``repeated_tests``). The wall time of ``reproduce all`` on a number of workers is then
-estimated by scheduling the measured runs longest first, as ``reproduce`` hands them out
-(:func:`segdend.experiments.reproduce.longest_first`), plus each figure's post-processing.
+(event ``repeated_tests``). Runs trained since the events record CPU time (``cpu_seconds`` of
+the ``initial_test``, ``epoch`` and ``repeated_tests`` events, from ``time.process_time``) also
+have their CPU time, which other processes on a shared machine do not inflate; where it is known
+it is the run's compute, else the wall time is. The wall time of ``reproduce all`` on a number
+of workers is then estimated by scheduling the runs' compute longest first, as ``reproduce``
+hands them out (:func:`segdend.experiments.reproduce.longest_first`), plus each figure's
+post-processing.
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ class RunTime:
     """Of which tests (the initial one, every epoch's full and quick tests), when the epoch
     events of every epoch record them."""
     repeated_seconds: float | None = None
+    cpu_seconds: float | None = None
+    """CPU time of the whole run (initial test, every epoch, repeated tests), when every one of
+    its events records it."""
 
     @property
     def total(self) -> float | None:
@@ -44,6 +51,13 @@ class RunTime:
         if self.epochs_seconds is None:
             return None
         return self.epochs_seconds + (self.repeated_seconds or 0.0)
+
+    @property
+    def compute(self) -> float | None:
+        """The run's compute: its CPU time where recorded, else its wall time (``total``)."""
+        if self.total is None:
+            return None
+        return self.cpu_seconds if self.cpu_seconds is not None else self.total
 
 
 def needed_runs(scale: str, dataset: str, preset: str) -> dict[str, list[str]]:
@@ -74,10 +88,28 @@ def measure_run(run_dir: Path, name: str, figures: list[str]) -> RunTime:
              for e in events if e.get("event") == "epoch" and "test_seconds" in e}
     if len(tests) == len(rows) - 1 and rows[0].get("epoch") == "0":
         timing.test_seconds = float(seconds[0] or 0.0) + float(sum(tests.values()))
-    repeated = [e["seconds"] for e in events if e.get("event") == "repeated_tests"]
+    repeated = [e for e in events if e.get("event") == "repeated_tests"]
     if repeated:
-        timing.repeated_seconds = float(repeated[-1])
+        timing.repeated_seconds = float(repeated[-1]["seconds"])
+    timing.cpu_seconds = _cpu_seconds(events, rows, repeated[-1] if repeated else None)
     return timing
+
+
+def _cpu_seconds(events: list[dict[str, Any]], rows: list[dict[str, str]],
+                 repeated: dict[str, Any] | None) -> float | None:
+    """The run's CPU time if its events record it for every part, else None."""
+    epochs = {e["epoch"]: e["cpu_seconds"] for e in events
+              if e.get("event") == "epoch" and "cpu_seconds" in e}
+    initial = [e["cpu_seconds"] for e in events
+               if e.get("event") == "initial_test" and "cpu_seconds" in e]
+    has_initial = bool(rows) and rows[0].get("epoch") == "0"
+    trained = len(rows) - 1 if has_initial else len(rows)
+    if len(epochs) != trained or (has_initial and not initial):
+        return None
+    if repeated is not None and "cpu_seconds" not in repeated:
+        return None
+    return float(sum(epochs.values()) + (initial[-1] if has_initial else 0.0)
+                 + (repeated["cpu_seconds"] if repeated is not None else 0.0))
 
 
 def _events(path: Path) -> list[dict[str, Any]]:
@@ -135,19 +167,21 @@ def time_section(folder: Path, summaries: Summaries) -> list[str]:
     needed = needed_runs(manifest["scale"], manifest["dataset"], manifest["preset"])
     timings = [measure_run(folder / "runs" / name, name, figures)
                for name, figures in needed.items()]
-    timings.sort(key=lambda t: -(t.total or 0.0))
+    timings.sort(key=lambda t: -(t.compute or 0.0))
     rows = []
     for t in timings:
         if t.total is None:
-            rows.append([f"`{t.name}`", " ".join(t.figures), "not yet run", "", ""])
+            rows.append([f"`{t.name}`", " ".join(t.figures), "not yet run", "", "", ""])
             continue
         tests = ("not recorded" if t.test_seconds is None or not t.epochs_seconds else
                  f"{fmt_seconds(t.test_seconds)} ({100 * t.test_seconds / t.epochs_seconds:.0f} %)")
+        cpu = "not recorded" if t.cpu_seconds is None else fmt_seconds(t.cpu_seconds)
         rows.append([f"`{t.name}`", " ".join(t.figures), fmt_seconds(t.epochs_seconds), tests,
-                     fmt_seconds(t.repeated_seconds)])
+                     fmt_seconds(t.repeated_seconds), cpu])
     lines = markdown_table(["run", "figures", "training + per-epoch tests",
-                            "of which tests", "repeated tests"], rows)
-    measured = [t.total for t in timings if t.total is not None]
+                            "of which tests", "repeated tests", "CPU time (all)"], rows)
+    measured = [t.compute for t in timings if t.compute is not None]
+    with_cpu = sum(t.cpu_seconds is not None for t in timings)
     post = post_processing_seconds(summaries)
     estimate = longest_first_makespan(measured, WORKERS) + sum(post.values())
     tested = [t for t in timings if t.test_seconds is not None and t.epochs_seconds]
@@ -172,7 +206,8 @@ def time_section(folder: Path, summaries: Summaries) -> list[str]:
         f"{fmt_seconds(longest_first_makespan(measured, WORKERS))}; with the post-processing "
         f"of the {len(post)} figures made ({fmt_seconds(sum(post.values()))}) the estimate is "
         f"**{fmt_seconds(estimate)}**, {verdict}"
-        + share + " The runs were timed on this project's shared 2-core machine, two at a time "
-        "and beside other work, so they are upper bounds for an idle machine.", ""]
+        + share + " Wall times are those of this project's shared 2-core machine, two runs at "
+        "a time and beside other work, so they are upper bounds for an idle machine; "
+        f"{with_cpu} run(s) also record their CPU time, which the estimate uses for them.", ""]
     return lines
 
