@@ -377,6 +377,17 @@ def test_gitignore_keeps_parameters_checkpoints_recordings_and_locks_out_of_resu
     assert sorted(result.stdout.split()) == sorted(ignored)
 
 
+def test_committed_mnist_full_folder_stays_under_25_mb():
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    listed = subprocess.run(["git", "ls-files", "-z", "results/mnist-full"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    files = [REPO / name for name in listed if name]
+    assert files, "results/mnist-full is not committed"
+    size = sum(path.stat().st_size for path in files if path.is_file())
+    assert size < 25 * 2**20, f"results/mnist-full holds {size / 2**20:.1f} MB of committed files"
+
+
 def test_a_figure_wall_time_sums_the_calls_that_made_it():
     from segdend.results import figure_wall_seconds
 
