@@ -77,6 +77,7 @@ VARIANTS = [
     ("[30]", ("model.feedback=sparse",)),
     ("[30]", ("model.feedback=sparse-unamplified",)),
     ("[30]", ("model.feedback=symmetric",)),
+    ("[30]", ("model.feedback=symmetric-noise",)),
     ("[30, 20]", ("model.feedback=symmetric-noise",)),
     ("[30]", ("model.feedback_signal=rates",)),
     ("[30, 20]", ("model.learning_rule=backprop",)),
@@ -100,6 +101,40 @@ VARIANTS = [
                          ids=["-".join(v[1]) or "no-hidden" for v in VARIANTS])
 def test_engines_agree_on_every_variant(small_mnist, hidden, overrides):
     _assert_agree(_run_both(small_mnist, hidden, 25, *overrides))
+
+
+@pytest.mark.parametrize("feedback", ["symmetric", "symmetric-noise"])
+def test_symmetric_feedback_in_the_kernel_is_bitwise_one_call_per_example(small_mnist, feedback,
+                                                                           monkeypatch):
+    # Y = W¹ᵀ (+ noise) re-set inside the kernel gives, bit for bit, what one kernel call per
+    # example with Y re-set in Python between calls gives (the path of the other variants whose
+    # Y changes after each example), across chunks of several examples.
+    config = build_config("code", overrides=["model.hidden=[30]", "train.examples=24",
+                                             f"model.feedback={feedback}"])
+    order = epoch_order(config, 0, len(small_mnist.train_labels), None)
+    images = Dataset.scale(small_mnist.train_images[order[:24]])
+    labels = small_mnist.train_labels[order[:24]]
+    schedules = make_schedules(config, 0, range(24), phase_lengths(config, 0), [30])
+    runs = []
+    for in_kernel in (True, False):
+        engine = FastEngine(config)
+        monkeypatch.setattr(engine, "_symmetric_in_kernel", lambda params, k=in_kernel: k)
+        params = initialise(config, 784)
+        state = engine.new_state(params)
+        results = [engine.train(params, state, images[a:b], labels[a:b], schedules[a:b],
+                                record_angle=True) for a, b in ((0, 10), (10, 24))]
+        runs.append((params, state, results))
+    (p_kernel, s_kernel, r_kernel), (p_python, s_python, r_python) = runs
+    for name, array in p_kernel.arrays().items():
+        assert np.array_equal(array, p_python.arrays()[name]), name
+    assert not np.array_equal(p_kernel.feedback[0], initialise(config, 784).feedback[0])
+    for key in s_kernel:
+        assert np.array_equal(s_kernel[key], s_python[key]), key
+    for ours, theirs in zip(r_kernel, r_python, strict=True):
+        assert ours.completed == theirs.completed
+        for name in ("predicted", "output_loss", "hidden_loss", "backprop_angle",
+                     "output_forward"):
+            assert np.array_equal(getattr(ours, name), getattr(theirs, name), equal_nan=True), name
 
 
 def test_engines_agree_with_the_paper_preset(small_mnist):

@@ -2,9 +2,11 @@
 
 Parameters and network state are packed into flat arrays for each call of a compiled kernel and
 unpacked afterwards, so run directories, checkpoints and states are interchangeable with the
-reference engine. Variants whose feedback weights change after every example (symmetric feedback,
-feedback learning) return to Python between examples for that step; everything else runs a whole
-chunk of examples inside one kernel call. Test images are simulated in parallel on all cores.
+reference engine. Symmetric feedback with one hidden layer (Y = W¹ᵀ, with or without noise, re-set
+after every example) is re-set inside the kernel; the other variants whose feedback weights change
+after every example (feedback learning, symmetric feedback with several hidden layers or sparse
+masks) return to Python between examples for that step. Everything else runs a whole chunk of
+examples inside one kernel call. Test images are simulated in parallel on all cores.
 """
 
 from __future__ import annotations
@@ -197,7 +199,8 @@ class FastEngine(Engine):
         result = ChunkResult.empty(len(images), params.n_hidden, params.sizes[-1])
         if len(images) == 0:
             return result
-        per_example = learn and needs_feedback_update(self.config)
+        in_kernel = learn and self._symmetric_in_kernel(params)
+        per_example = learn and needs_feedback_update(self.config) and not in_kernel
         bounds = list(range(len(images) + 1)) if per_example else [0, len(images)]
         for start, stop in itertools.pairwise(bounds):
             request = None
@@ -206,7 +209,7 @@ class FastEngine(Engine):
                     pos - start for pos in voltages.positions if start <= pos < stop))
             part = self._train_part(params, state, images[start:stop], labels[start:stop],
                                     schedules[start:stop], record_angle, per_example, learn,
-                                    request)
+                                    request, in_kernel)
             for name in ("predicted", "output_loss", "hidden_loss", "backprop_angle",
                          "output_forward"):
                 getattr(result, name)[start : start + part.completed] = getattr(part, name)[
@@ -219,14 +222,38 @@ class FastEngine(Engine):
                 break
         return result
 
+    def _symmetric_in_kernel(self, params: NetworkParams) -> bool:
+        """Whether the kernel re-sets Y = W¹ᵀ (+ noise) itself after each example: symmetric
+        feedback, spiking mode, one hidden layer, no sparse masks and no feedback learning."""
+        model = self.model
+        return (model.feedback in ("symmetric", "symmetric-noise") and model.mode == "spiking"
+                and params.n_hidden == 1 and not params.sparse_masks
+                and not model.learn_feedback)
+
+    def _feedback_noise(self, params: NetworkParams, schedules: list[ExampleSchedule]
+                        ) -> np.ndarray:
+        """The noise added to Y = W¹ᵀ after each example of the chunk, (examples, hidden,
+        output): the draws of :func:`segdend.model.params.symmetrise_feedback`, keyed by the
+        example index + 1 (stream ``FEEDBACK_NOISE``, layer 0)."""
+        if self.model.feedback != "symmetric-noise":
+            return np.zeros((0, 0, 0))
+        shape = params.weights[1].T.shape
+        sd = self.model.symmetric_noise_sd
+        return np.stack([rng.generator(self.config.seed, rng.STREAM_FEEDBACK_NOISE,
+                                       s.index + 1, 0).normal(0.0, sd, size=shape)
+                         for s in schedules])
+
     def _train_part(self, params, state, images, labels, schedules, record_angle, per_example,
-                    learn, voltages=None):
+                    learn, voltages=None, in_kernel=False):
         packed = _Packed(params, self._weight_buffer)
         self._weight_buffer = packed.WT
         n = len(images)
         n_hidden = params.n_hidden
         result = ChunkResult.empty(n, n_hidden, packed.n_out)
         flags = self._flags(self.config, record_angle=record_angle, update=learn)
+        if in_kernel:
+            flags[kn.F_SYMMETRIC] = (kn.SYMMETRIC_NOISY if self.model.feedback == "symmetric-noise"
+                                     else kn.SYMMETRIC_EXACT)
         steps = self._steps(len(params.weights))
         targets = self._targets(labels)
         summary = {name: np.zeros(packed.total) for name in
@@ -255,12 +282,17 @@ class FastEngine(Engine):
                 packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias, self.kernel,
                 self.consts, flags, steps, flat["hist"], flat["slow"], flat["fast"],
                 flat["soma"], flat["out_rate"], flat["head"], *common, *recording,
+                self._feedback_noise(params, schedules) if in_kernel else np.zeros((0, 0, 0)),
             )
             self._unpack_state(packed, flat, state)
             _, _, rec, slots = recording
             for e in np.flatnonzero(slots[: int(completed)] >= 0):
                 result.voltages[int(e)] = rec[slots[e], : f_lens[e] + t_lens[e]].copy()
         packed.unpack(params)
+        if in_kernel and completed > 0:  # Y as re-set after the last completed example
+            n_hid, n_out = params.feedback[0].shape
+            params.feedback[0] = packed.YT[packed.y_off[0] : packed.y_off[0] + n_hid * n_out
+                                           ].reshape(n_out, n_hid).T.copy()
         result.completed = int(completed)
         result.diverged_layer = int(diverged)
         if per_example and result.completed == 1:

@@ -48,8 +48,10 @@ N_CONSTS = 15
 # Indices into the integer flags array.
 (F_TRUNCATED, F_M, F_SPIKING_FF, F_RATE_FEEDBACK, F_STOCHASTIC, F_WINDOW_MODE, F_WINDOW,
  F_SETTLING, F_PLATEAU_WINDOW, F_PLATEAU_MAX, F_HAS_CBIAS, F_BACKPROP, F_BP_UPDATED,
- F_RECORD_ANGLE, F_UNITS, F_UPDATE) = range(16)
-N_FLAGS = 16
+ F_RECORD_ANGLE, F_UNITS, F_UPDATE, F_SYMMETRIC) = range(17)
+N_FLAGS = 17
+# Values of flags[F_SYMMETRIC]: Y is not re-set in the kernel, Y = W¹ᵀ, Y = W¹ᵀ + noise.
+SYMMETRIC_NONE, SYMMETRIC_EXACT, SYMMETRIC_NOISY = 0, 1, 2
 
 
 @njit(cache=True, error_model="numpy")
@@ -769,12 +771,18 @@ def train_spiking(
     hist, slow, fast, soma, out_rate, head,
     predicted, out_loss, hid_loss, angles, out_fwd,
     soma_f, sbar, apical_f, alpha_f, alpha_t, rate_t, fb_mean,
-    rec_pop, rec_idx, rec, rec_slots,
+    rec_pop, rec_idx, rec, rec_slots, feedback_noise,
 ):
     """Train online on a chunk of examples; return (completed, diverged layer or −1).
 
     Example e with ``rec_slots[e]`` ≥ 0 records its chosen neurons' potentials and spikes in
     ``rec[rec_slots[e]]`` (steps of both phases; :func:`run_phase`).
+
+    With ``flags[F_SYMMETRIC]`` set (one hidden layer), Y is re-set after each example's weight
+    update, Y = W¹ᵀ (Fig 8C) or Y = W¹ᵀ + ``feedback_noise[e]`` (Fig 8D; (examples, hidden,
+    output), drawn by the caller), and the kernel then starts the next example as a fresh call
+    would (drives rebuilt from the spike history, ring lists and work arrays anew): the result
+    is, bit for bit, that of one call per example.
     """
     total = pop_off[-1] + sizes[-1]
     n_out = sizes[-1]
@@ -853,7 +861,41 @@ def train_spiking(
                 soma_f, sbar, alpha_f, alpha_t, rate_t, errors, errors_bp, runtime_ints()[1] == 1,
                 head,
             )
+            if flags[F_SYMMETRIC] != SYMMETRIC_NONE:
+                symmetrise_feedback(sizes, w_off, y_off, WT, YT, feedback_noise, e,
+                                    flags[F_SYMMETRIC] == SYMMETRIC_NOISY)
+                rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, dfast,
+                               flags, consts, head)
+                ring_idx, ring_n = ring_lists(hist, sizes, pop_off)
+                # every work array as a fresh call allocates it
+                for buffer in (scratch, fb_signal, soma_acc_f, soma_acc_t, sbar_acc, apical_acc_f,
+                               apical_acc_t, rate_acc, fb_acc, rate_dummy, errors, errors_bp,
+                               basal, apical_buf, soma_f, sbar, apical_f, alpha_f, alpha_t,
+                               rate_t, fb_mean):
+                    buffer[:] = 0.0
+                spikes_idx[:] = 0
+                spikes_count[:] = 0
+                decided[:] = 0.0
+                int_scratch[:] = 0
     return images.shape[0], -1
+
+
+@njit(cache=True, error_model="numpy")
+def symmetrise_feedback(sizes, w_off, y_off, WT, YT, noise, e, noisy):
+    """Y⁰ = W¹ᵀ (+ ``noise[e]``) in YT's layout, for a network with one hidden layer (§2.8).
+
+    YT holds Yᵀ row-major (element (o, h) at o·n_hidden + h) and WT holds W¹ᵀ row-major (element
+    (h, o) at h·n_out + o): Y⁰[h, o] = W¹[o, h], plus noise[e, h, o] drawn with Y's shape, added
+    as ``params.symmetrise_feedback`` adds it.
+    """
+    n_hidden, n_out = sizes[1], sizes[2]
+    y, w = y_off[0], w_off[1]
+    for h in range(n_hidden):
+        for o in range(n_out):
+            value = WT[w + h * n_out + o]
+            if noisy:
+                value = value + noise[e, h, o]
+            YT[y + o * n_hidden + h] = value
 
 
 @njit(cache=True, error_model="numpy")
