@@ -11,6 +11,8 @@ def test_time_case_measures_both_engines(small_mnist, monkeypatch):
     case = next(c for c in CASES if c.name == "train-spiking-784-10")
     for engine in ("reference", "fast"):
         assert time_case(case, engine, small_mnist, quick=True) > 0
+    symmetric = next(c for c in CASES if c.feedback == "symmetric-noise")
+    assert time_case(symmetric, "fast", small_mnist, quick=True) > 0
     test_case = next(c for c in CASES if c.name == "test-250ms-784-500-10")
     assert time_case(test_case, "fast", small_mnist, quick=True) > 0
 
@@ -23,7 +25,8 @@ def test_records_are_written_as_a_json_list(tmp_path):
     assert "train-spiking-784-500-10" in format_table(records)
     assert {c.name for c in CASES} == {
         "train-spiking-784-10", "train-spiking-784-500-10", "train-spiking-784-500-100-10",
-        "train-rate-784-500-10", "test-500ms-784-500-10", "test-250ms-784-500-10"}
+        "train-spiking-784-500-10-symmetric-noise", "train-rate-784-500-10",
+        "test-500ms-784-500-10", "test-250ms-784-500-10"}
 
 
 def test_per_core_test_records_multiply_by_the_threads():

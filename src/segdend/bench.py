@@ -36,6 +36,8 @@ class Case:
     hidden: tuple[int, ...]
     mode: str = "spiking"
     test_length: int = 250
+    feedback: str = "random"
+    """``model.feedback``: symmetric feedback re-sets Y after every example (Fig 8C/D)."""
 
     @property
     def unit(self) -> str:
@@ -46,6 +48,7 @@ CASES = [
     Case("train-spiking-784-10", "train", ()),
     Case("train-spiking-784-500-10", "train", (500,)),
     Case("train-spiking-784-500-100-10", "train", (500, 100)),
+    Case("train-spiking-784-500-10-symmetric-noise", "train", (500,), feedback="symmetric-noise"),
     Case("train-rate-784-500-10", "train", (500,), mode="rate"),
     Case("test-500ms-784-500-10", "test", (500,), test_length=500),
     Case("test-250ms-784-500-10", "test", (500,), test_length=250),
@@ -66,6 +69,7 @@ def _config(case: Case, engine: str, n_examples: int):
     return build_config("code", overrides=[
         f"engine={engine}", f"model.hidden={list(case.hidden)}", f"model.mode={case.mode}",
         f"train.examples={max(n_examples, 1)}", f"phases.test_length={case.test_length}",
+        f"model.feedback={case.feedback}",
     ])
 
 
