@@ -97,6 +97,16 @@ def test_every_source_data_csv_has_its_columns_and_rows(reproduction, mnist):
             assert np.isfinite(values).all(), (name, column)
 
 
+def test_fig7_angle_measures_are_consistent(reproduction):
+    measures = json.loads((reproduction / "fig7/summary.json").read_text())["measures"]
+    for name in ("spiking", "rate"):
+        share = measures[f"7A.{name}.share_above_90_after_1000"]
+        assert 0.0 <= share <= 1.0
+        assert (share > 0) == (measures[f"7A.{name}.max_after_1000"] > 90.0)
+        for key in ("mean_epoch_1", "mean_last_epoch"):
+            assert measures[f"7A.{name}.lowest"] <= measures[f"7A.{name}.{key}"] <= 180.0
+
+
 def test_fig5_noise_probes_and_epoch_1_split(reproduction):
     """5B's probes switch off spike noise: without any spikes L⁰ follows L¹ more closely."""
     measures = json.loads((reproduction / "fig5/summary.json").read_text())["measures"]

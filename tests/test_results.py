@@ -500,3 +500,24 @@ def test_findings_are_computed_from_the_measures():
     assert "Removing the input spikes' noise raises r the most" in text
     assert "outside the range" in text and "Ours is lower in epoch 1" in text
     assert "too early" not in text and "784-500-100-10 ends" not in text
+
+
+def test_the_fig7a_finding_says_where_the_angle_crosses_90_degrees():
+    from segdend.results.findings import fig7a_finding
+
+    assert "not yet run" in fig7a_finding({"fig7": {"measures": {"7A.spiking.lowest": 63.0}}})
+    measures = {"7A.spiking.lowest": 63.28, "7A.spiking.last": 81.88,
+                "7A.spiking.max_after_1000": 91.51,
+                "7A.spiking.share_above_90_after_1000": 0.00012,
+                "7A.spiking.mean_epoch_1": 72.4, "7A.spiking.mean_last_epoch": 79.9,
+                "7A.rate.mean_epoch_1": 48.0, "7A.rate.mean_last_epoch": 55.5}
+    text = fig7a_finding({"fig7": {"measures": measures}})
+    assert "falls to 63.3° (the paper: ≈ 65°) and ends at 81.9°" in text
+    assert "above 90° at 0.01 % of the examples" in text and "at most 91.5°" in text
+    assert "rises from 72.4° in epoch 1 to 79.9° in the last epoch" in text
+    assert "(rate feedback: 48.0° → 55.5°)" in text and "weakens over training" in text
+    measures.update({"7A.spiking.max_after_1000": 88.0, "7A.spiking.last": 66.0,
+                     "7A.spiking.mean_last_epoch": 70.0})
+    text = fig7a_finding({"fig7": {"measures": measures}})
+    assert "above 90°" not in text and "falls from 72.4°" in text
+    assert "weakens" not in text

@@ -61,6 +61,7 @@ def make(ctx: FigureContext) -> None:
     ctx.save_figure(fig, "Fig_7A.png")
     skip = min(WINDOW, n - 1)
     settled = min(SETTLED, n - 1)
+    per_epoch = max(ctx.config("angle_spiking").train.examples, 1)
     for name, curve, paper, lowest, last in (
             ("spiking", spiking, "≈ 90° → ≈ 65° → ≈ 70°", "≈ 65", "≈ 70"),
             ("rate", rate, "→ ≈ 35° → ≈ 40°", "≈ 35", "≈ 40")):
@@ -75,6 +76,13 @@ def make(ctx: FigureContext) -> None:
         ctx.measure(f"7A.{name}.last", float(curve[n - 1]))
         ctx.measure(f"7A.{name}.max_after_{SETTLED}", float(curve[settled:n].max()))
         ctx.measure(f"7A.{name}.mean_after_{SETTLED}", float(curve[settled:n].mean()))
+        ctx.measure(f"7A.{name}.share_above_90_after_{SETTLED}",
+                    float(np.mean(curve[settled:n] > 90.0)))
+        # how the alignment changes over training: the mean of the first epoch (after the
+        # first 1,000 examples) and of the last
+        ctx.measure(f"7A.{name}.mean_epoch_1", float(curve[settled:min(per_epoch, n)].mean()))
+        ctx.measure(f"7A.{name}.mean_last_epoch",
+                    float(curve[max((n - 1) // per_epoch * per_epoch, settled):n].mean()))
 
     local = ctx.params("regular").weights[0]
     backprop = ctx.params("backprop").weights[0]
