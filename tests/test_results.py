@@ -330,8 +330,8 @@ def test_results_md_is_built_from_the_folders(results_tree):
     assert "| model.kernel_steps = none | not yet run | — | — |" in depth
     assert ("Conclusion (computed from the table): with the baseline settings 784-500-100-10 "
             "ends 0.400 points above 784-500-10.") in depth
-    assert "not explained by the factors run so far; not yet run: `model.kernel_steps = none`" \
-        in depth
+    assert ("**Not explained**: no factor reverses the order by even half the paper's 0.9 points "
+            "among those run so far; not yet run: `model.kernel_steps = none`") in depth
     assert "train.learning_rates = (0.12, 0.23, 0.23) | — | 3.25 (n = 2) | — |" in depth
 
 
@@ -443,7 +443,15 @@ def test_the_depth_conclusion_names_a_factor_that_reverses_the_order():
     assert "With `a = 1` (3.30 vs 3.50 %, t38 = -6.32, p = " in text
     assert ", 784-500-100-10 is below 784-500-10;" in text
     assert "The largest reversal is 0.200 points; in the paper 784-500-100-10 is 0.9" in text
-    assert "`a = 1` (3.30 %)" in text and "not explained" not in text
+    assert "`a = 1` (3.30 %; 784-500-10: 3.50 %, not lower)" in text
+    assert "Not explained" in text
+    assert "half the paper's 0.9 points among those run so far; not yet run: `b = 2`" in text
+    # a reversal of half the paper's gap or more is a candidate explanation
+    table["a = 1"] = {"784-500-10": final(3.5), "784-500-100-10": final(3.0)}
+    table["b = 2"] = {"784-500-10": final(3.1), "784-500-100-10": final(3.35)}
+    text = depth_conclusion(table, list(table), ["784-500-10", "784-500-100-10"])[1]
+    assert "candidate explanation" in text and "Not explained" not in text
+    assert "`b = 2` (3.35 %; 784-500-10: 3.10 %, also lower)" in text
 
 
 def test_longest_first_makespan():
