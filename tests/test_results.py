@@ -421,6 +421,8 @@ def test_a_run_s_compute_is_its_cpu_time_where_every_part_records_it(tmp_path):
     full = write(tmp_path / "full", [{"cpu_seconds": 20.0}, {"cpu_seconds": 21.0}])
     assert full.total == 4.0 + 30.0 + 31.0 + 9.0
     assert full.cpu_seconds == full.compute == 1.0 + 20.0 + 21.0 + 2.0
+    # projection for a machine less shared: every epoch as fast as the fastest tenth (30 s)
+    assert full.quiet_seconds == 4.0 + 2 * 30.0 + 9.0
     # An epoch trained by older code (no CPU time): the wall time is the compute.
     older = write(tmp_path / "older", [{}, {"cpu_seconds": 21.0}])
     assert older.cpu_seconds is None and older.compute == older.total == 74.0
@@ -482,6 +484,7 @@ def test_the_time_section_accounts_for_every_run_of_reproduce_all(results_tree, 
         assert "not recorded" not in row and " %)" in row  # test share and repeated tests
     assert "5 of the 14 runs that `segdend reproduce all` needs" in section
     assert "a lower bound" in section and "the tests made during training" in section
+    assert "a projection, not a measurement" in section
 
 
 def test_findings_are_computed_from_the_measures():
