@@ -97,7 +97,7 @@ def test_fit_with_a_run_dir_equals_the_command_line(tmp_path, small_mnist):
     assert run.events[0]["event"] == "start"
     epoch = next(e for e in run.events if e["event"] == "epoch")
     assert epoch["test_seconds"] > 0 and epoch["quick_test_seconds"] >= 0  # where time goes
-    assert epoch["cpu_seconds"] > 0  # CPU time: what a shared machine does not inflate
+    assert epoch["cpu_seconds"] > 0  # CPU time: less inflated by a shared machine
     initial = [e for e in run.events if e["event"] == "initial_test"]
     assert len(initial) == 1 and initial[0]["cpu_seconds"] > 0
     assert initial[0]["test_error"] == run.metrics["test_error"].iloc[0]

@@ -230,12 +230,13 @@ class FastEngine(Engine):
                 and params.n_hidden == 1 and not params.sparse_masks
                 and not model.learn_feedback)
 
-    def _feedback_noise(self, params: NetworkParams, schedules: list[ExampleSchedule]
-                        ) -> np.ndarray:
+    def _feedback_noise(self, params: NetworkParams, schedules: list[ExampleSchedule],
+                        in_kernel: bool) -> np.ndarray:
         """The noise added to Y = W¹ᵀ after each example of the chunk, (examples, hidden,
         output): the draws of :func:`segdend.model.params.symmetrise_feedback`, keyed by the
-        example index + 1 (stream ``FEEDBACK_NOISE``, layer 0)."""
-        if self.model.feedback != "symmetric-noise":
+        example index + 1 (stream ``FEEDBACK_NOISE``, layer 0). Empty unless the kernel adds
+        it."""
+        if not in_kernel or self.model.feedback != "symmetric-noise":
             return np.zeros((0, 0, 0))
         shape = params.weights[1].T.shape
         sd = self.model.symmetric_noise_sd
@@ -282,7 +283,7 @@ class FastEngine(Engine):
                 packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias, self.kernel,
                 self.consts, flags, steps, flat["hist"], flat["slow"], flat["fast"],
                 flat["soma"], flat["out_rate"], flat["head"], *common, *recording,
-                self._feedback_noise(params, schedules) if in_kernel else np.zeros((0, 0, 0)),
+                self._feedback_noise(params, schedules, in_kernel),
             )
             self._unpack_state(packed, flat, state)
             _, _, rec, slots = recording

@@ -6,7 +6,7 @@ the initial test is epoch 0), the share of those that were tests where ``events.
 it (epoch events' ``test_seconds`` and ``quick_test_seconds``), and the repeated weight tests
 (event ``repeated_tests``). Runs trained since the events record CPU time (``cpu_seconds`` of
 the ``initial_test``, ``epoch`` and ``repeated_tests`` events, from ``time.process_time``) also
-have their CPU time, which other processes on a shared machine do not inflate; where it is known
+have their CPU time, which other processes on a shared machine inflate less; where it is known
 it is the run's compute, else the wall time is. The wall time of ``reproduce all`` on a number
 of workers is then estimated by scheduling the runs' compute longest first, as ``reproduce``
 hands them out (:func:`segdend.experiments.reproduce.longest_first`), plus each figure's
@@ -87,10 +87,9 @@ def measure_run(run_dir: Path, name: str, figures: list[str]) -> RunTime:
     if not rows or any(s is None for s in seconds):
         return timing
     timing.epochs_seconds = float(sum(s for s in seconds if s is not None))
-    trained = sorted(float(s) for s, row in zip(seconds, rows, strict=True)
-                     if s is not None and row.get("epoch") != "0")
-    initial = sum(float(s) for s, row in zip(seconds, rows, strict=True)
-                  if s is not None and row.get("epoch") == "0")
+    trained = sorted(float(s or 0.0) for s, row in zip(seconds, rows, strict=True)
+                     if row.get("epoch") != "0")
+    initial = timing.epochs_seconds - sum(trained)
     tests = {e["epoch"]: e["test_seconds"] + e.get("quick_test_seconds", 0.0)
              for e in events if e.get("event") == "epoch" and "test_seconds" in e}
     if len(tests) == len(rows) - 1 and rows[0].get("epoch") == "0":
