@@ -25,6 +25,8 @@ from segdend.results import (
     value_verdict,
     write_results,
 )
+from segdend.results.presets import preset_differences_section
+from segdend.results.reading import sweep_runs
 from segdend.run import read_table
 
 from .conftest import FIXTURE_DIR
@@ -532,3 +534,32 @@ def test_the_fig7a_finding_says_where_the_angle_crosses_90_degrees():
     text = fig7a_finding({"fig7": {"measures": measures}})
     assert "above 90°" not in text and "falls from 72.4°" in text
     assert "weakens" not in text
+
+
+def test_preset_differences_name_each_setting_with_its_single_factor_effect(tmp_path):
+    code, paper, depth = (tmp_path / name for name in ("code", "paper", "depth"))
+    for folder, preset in ((code, "code"), (paper, "paper")):
+        run = folder / "runs" / "hidden-500"
+        run.mkdir(parents=True)
+        config = build_config(preset, overrides=["model.hidden=[500]"])
+        (run / "config.toml").write_text(dump_toml(config))
+    depth.mkdir()
+    (depth / "depth.toml").write_text(DEPTH_TOML)
+    _, runs = sweep_runs(depth)
+    for run, errors in zip(runs, ([3.5, 3.7], [3.9, 4.1], None, [5.6, 5.8]), strict=True):
+        if errors is not None:  # the learning-rate run stays unfinished
+            _fake_run(run.run_dir, list(run.config().model.hidden), 0, 2, errors)
+    lines = preset_differences_section(code, paper, depth)
+    text = "\n".join(lines)
+    assert "| `model.kernel_steps` | 10 | none | +2.10 |" in text  # 5.7 − 3.6
+    assert "| `model.init.spread` | head | intended | not in the depth investigation |" in text
+    assert ("| `model.plateau_window` | 20 | 30 | unused by these networks (acts only with "
+            "model.plateaus = stochastic) |") in text
+    assert ("`model.kernel_steps = none` raises the error most (784-500-10: +2.10 points). "
+            "Not measured alone: `model.init.spread`, `phases.averaging`, "
+            "`phases.test_length`.") in text
+    assert "preset\n" not in text and "`preset`" not in text and "record." not in text
+    # the same preset on both sides: nothing separates them
+    shutil.copy(code / "runs" / "hidden-500" / "config.toml",
+                paper / "runs" / "hidden-500" / "config.toml")
+    assert "are the same in both folders" in preset_differences_section(code, paper, depth)[0]

@@ -427,6 +427,18 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Settings that act only when another setting has one of the given values (else unused).
+ACTS_ONLY_WHEN: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "model.plateau_offset_sd": ("model.plateaus", ("stochastic",)),
+    "model.plateau_offset_max": ("model.plateaus", ("stochastic",)),
+    "model.plateau_offset_truncation": ("model.plateaus", ("stochastic",)),
+    "model.plateau_window": ("model.plateaus", ("stochastic",)),
+    "model.symmetric_noise_sd": ("model.feedback", ("symmetric-noise",)),
+    "model.sparse_fraction": ("model.feedback", ("sparse", "sparse-unamplified")),
+    "model.sparse_gain": ("model.feedback", ("sparse",)),
+}
+
+
 def set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
     """Set ``tree[a][b][c] = value`` for ``dotted`` = ``"a.b.c"``, creating sections."""
     parts = dotted.split(".")

@@ -35,6 +35,7 @@ from segdend.results.formatting import (
     markdown_table,
     parse_number,
 )
+from segdend.results.presets import preset_differences_section
 from segdend.results.reading import (
     FIGURES,
     Summaries,
@@ -285,7 +286,9 @@ class Builder:
         Returns
         -------
         list of str
-            Markdown lines: values, t-tests and thumbnails side by side.
+            Markdown lines: values, t-tests and thumbnails side by side, then the settings
+            that separate the presets with what each did alone in the depth investigation
+            (:func:`~segdend.results.presets.preset_differences_section`).
         """
         if "fig6" not in paper:
             return [f"Fig 6 with the paper preset: {NOT_RUN}.", ""]
@@ -305,6 +308,8 @@ class Builder:
                   for name in (MAIN, "mnist-full-paper")]
         lines += ["| code preset | paper preset |", "|---|---|",
                   f"| {thumbs[0] or NOT_RUN} | {thumbs[1]} |", ""]
+        lines += preset_differences_section(self.results / MAIN, self.results / "mnist-full-paper",
+                                            self.results / DEPTH)
         return lines
 
     # ----------------------------------------------------------------- document

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from segdend.results.formatting import (
     NOT_RUN,
@@ -118,6 +118,51 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+class DepthTable(NamedTuple):
+    """The depth sweep read into one table (see :func:`depth_table`)."""
+
+    sweep_file: Path | None
+    rows: dict[str, dict[str, dict[str, Any] | None]]
+    """Factor label → network name → :func:`run_final` result (None: not finished)."""
+    order: list[str]
+    """Factor labels in the sweep file's order; the first is the baseline."""
+    overrides: dict[str, dict[str, Any]]
+    """Factor label → the overrides that make it (empty for the baseline)."""
+    finished: int
+    runs: int
+
+
+def depth_table(folder: Path) -> DepthTable:
+    """Read the depth sweep: one row per factor, one entry per network.
+
+    Parameters
+    ----------
+    folder : path
+        The ``depth`` sweep folder.
+
+    Returns
+    -------
+    DepthTable
+        A factor is a run's overrides other than ``model.hidden`` and ``seed``; runs with the
+        same factor and different networks share a row.
+    """
+    sweep_file, runs = sweep_runs(folder)
+    table = DepthTable(sweep_file, {}, [], {}, 0, len(runs))
+    finished = 0
+    for run in runs:
+        hidden = list(run.config().model.hidden)
+        factors = {k: v for k, v in run.overrides.items() if k not in ("model.hidden", "seed")}
+        label = "; ".join(f"{k} = {_value(v)}" for k, v in sorted(factors.items())) \
+            or "baseline (code preset)"
+        if label not in table.rows:
+            table.order.append(label)
+            table.overrides[label] = factors
+        result = run_final(run.run_dir)
+        finished += result is not None
+        table.rows.setdefault(label, {})[network_name(hidden)] = result
+    return table._replace(finished=finished)
+
+
 def depth_section(folder: Path, link: Link) -> list[str]:
     """One factor at a time for the one- and two-hidden-layer networks.
 
@@ -135,24 +180,12 @@ def depth_section(folder: Path, link: Link) -> list[str]:
         ``model.hidden`` and ``seed``, in the sweep file's order), one column per network, and
         the difference between the two deepest networks.
     """
-    sweep_file, runs = sweep_runs(folder)
-    if sweep_file is None:
+    depth = depth_table(folder)
+    if depth.sweep_file is None:
         return list(NO_SWEEP_FILE)
-    table: dict[str, dict[str, dict[str, Any] | None]] = {}
-    order: list[str] = []
-    finished = 0
-    for run in runs:
-        hidden = list(run.config().model.hidden)
-        factors = {k: v for k, v in run.overrides.items() if k not in ("model.hidden", "seed")}
-        label = "; ".join(f"{k} = {_value(v)}" for k, v in sorted(factors.items())) \
-            or "baseline (code preset)"
-        if label not in table:
-            order.append(label)
-        result = run_final(run.run_dir)
-        finished += result is not None
-        table.setdefault(label, {})[network_name(hidden)] = result
+    table, order = depth.rows, depth.order
     networks = sorted({n for row in table.values() for n in row}, key=_by_depth)
-    lines = _sweep_file_line(sweep_file, link, finished, len(runs),
+    lines = _sweep_file_line(depth.sweep_file, link, depth.finished, depth.runs,
                              "Final test error (%): mean of the repeated tests if the run has "
                              "them (n given), else the last epoch's test error.")
     rows = []
