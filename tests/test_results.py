@@ -430,6 +430,21 @@ def test_a_run_s_compute_is_its_cpu_time_where_every_part_records_it(tmp_path):
     assert older.cpu_seconds is None and older.compute == older.total == 74.0
     untimed = write(tmp_path / "untimed", [{"cpu_seconds": 20.0}, {"cpu_seconds": 21.0}], None)
     assert untimed.cpu_seconds is None and untimed.compute == 74.0
+    # a longer run that a shorter one begins: the shared epochs count once, with the shorter
+    shared = measure_run(tmp_path / "full", "full", ["fig6"], shared_epochs=1)
+    assert shared.epochs_seconds == 31.0 and shared.cpu_seconds == 21.0 + 2.0
+
+
+def test_a_shorter_run_and_its_continuation_are_one_job():
+    from segdend.results.timing import RunTime, _jobs
+
+    long = RunTime("long", [], epochs_seconds=40.0, repeated_seconds=5.0, quiet_seconds=30.0)
+    short = RunTime("short", [], epochs_seconds=20.0, repeated_seconds=5.0, quiet_seconds=None)
+    alone = RunTime("alone", [], epochs_seconds=10.0)
+    jobs = _jobs([long, short, alone], {"long": ("short", 20)})
+    assert [j.compute for j in jobs] == [70.0, 10.0]
+    assert jobs[0].quiet_seconds is None  # unknown for one part: unknown for the job
+    assert [j.compute for j in _jobs([long, short, alone], {})] == [45.0, 25.0, 10.0]
 
 
 def test_the_depth_conclusion_names_a_factor_that_reverses_the_order():

@@ -21,6 +21,7 @@ a killed worker's run is retried and ends exactly as if it had never been interr
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import csv
 import itertools
 import json
@@ -79,6 +80,10 @@ class SweepRun:
     base: SweepBase = field(repr=False, default_factory=SweepBase)
     repeats: int = 0
     """Repeated weight tests to run after training (``repeated_tests.csv``; 0: none)."""
+    extends: SweepRun | None = field(repr=False, default=None)
+    """A shorter run with the same settings but ``train.epochs``: :func:`execute_run` finishes
+    it first and, if this run has not started, continues this run from its last epoch instead
+    of training the shared epochs again (:mod:`segdend.continuation`)."""
 
     def set_arguments(self) -> list[str]:
         """The overrides as ``key=value`` strings (TOML values)."""
@@ -194,12 +199,41 @@ def execute_run(run: SweepRun, data_dir: str | None = None,
 
     A run locked by another live process (a second ``segdend reproduce`` or ``sweep`` on the
     same folder) is waited for, then used if that process finished it, or resumed if it died.
+
+    A run that ``extends`` a shorter one runs that one first (its result is returned under
+    ``"extends"``) and, if it is not started yet, starts from the shorter run's last epoch.
     """
+    shorter = None
+    if run.extends is not None:
+        from segdend.continuation import extend_run
+
+        shorter = execute_run(run.extends, data_dir, poll_seconds)
+        if shorter["status"] != "failed":
+            # not extended (a copy that failed leaves nothing): this run trains from scratch
+            with contextlib.suppress(OSError, SegdendError):
+                extend_run(run.extends.run_dir, run.run_dir, run.config())
     while True:
         wait_for_run(run, poll_seconds)
         result = _execute_once(run, data_dir)
         if result is not None:
-            return result
+            return result if shorter is None else {**result, "extends": shorter}
+
+
+def report_result(result: dict[str, Any], progress: Callable[[str], None]) -> None:
+    """One line per run of an :func:`execute_run` result (the shorter run it extends first)."""
+    for item in flatten_results([result]):
+        progress(f"{item['status']:8s} {item['name']}"
+                 + (f": {item['error']}" if "error" in item else ""))
+
+
+def flatten_results(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`execute_run` results with the shorter runs' results (``"extends"``) listed too."""
+    flat = []
+    for result in results:
+        if "extends" in result:
+            flat += flatten_results([result["extends"]])
+        flat.append({k: v for k, v in result.items() if k != "extends"})
+    return flat
 
 
 def _execute_once(run: SweepRun, data_dir: str | None) -> dict[str, Any] | None:
@@ -282,8 +316,7 @@ def run_local(runs: list[SweepRun], workers: int, data_dir: str | None = None,
                         crashed.append(run)
                         continue
                     results[run.name] = result
-                    progress(f"{result['status']:8s} {run.name}"
-                             + (f": {result['error']}" if "error" in result else ""))
+                    report_result(result, progress)
         if crashed:
             progress(f"a worker died; retrying {len(crashed)} run(s) (attempt {attempt + 2})")
         pending = crashed
@@ -325,8 +358,7 @@ def run_dask(runs: list[SweepRun], client, data_dir: str | None = None,
         except Exception as error:  # KilledWorker and the like
             result = {"name": run.name, "status": "failed", "error": f"{type(error).__name__}"}
         results[run.name] = result
-        progress(f"{result['status']:8s} {run.name}"
-                 + (f": {result['error']}" if "error" in result else ""))
+        report_result(result, progress)
     return [results[r.name] for r in runs]
 
 

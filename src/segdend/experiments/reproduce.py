@@ -24,7 +24,7 @@ from segdend.errors import ConfigError, SegdendError
 from segdend.experiments.context import FigureContext
 from segdend.experiments.spec import SCALES, FigureSpec, RunSpec, Scale
 from segdend.runs import append_text, atomic_write_text
-from segdend.sweep import SweepBase, SweepRun, run_local, run_name
+from segdend.sweep import SweepBase, SweepRun, flatten_results, run_local, run_name
 
 FIGURE_NAMES = ("fig3", "fig4", "fig5", "fig5s1", "fig6", "fig6s1", "fig7", "fig8", "fig8s1",
                 "fig9")
@@ -102,6 +102,48 @@ def longest_first(runs: list[SweepRun]) -> list[SweepRun]:
     return sorted(runs, key=estimated_cost, reverse=True)
 
 
+def _started(run: SweepRun) -> bool:
+    """Whether a run has begun in its directory (``config.toml`` written)."""
+    return (run.run_dir / "config.toml").exists()
+
+
+def chain_extensions(runs: list[SweepRun],
+                     started: Callable[[SweepRun], bool] = _started) -> list[SweepRun]:
+    """Pair each run with a longer run of the same settings, so the shared epochs train once.
+
+    A run whose settings are another's but for fewer epochs (Fig 8S1's 20-epoch networks and
+    the 60-epoch networks of Figs 6 and 8) becomes the ``extends`` of the shortest such longer
+    run that has not started yet, and leaves the list: the longer run's job trains it first and
+    then continues from its last epoch (:mod:`segdend.continuation`). A longer run already
+    started keeps its own training, and the shorter run stays a job of its own.
+
+    Parameters
+    ----------
+    runs : list of SweepRun
+        The runs of a reproduction, without duplicates.
+    started : callable
+        Whether a run has begun (default: its ``config.toml`` exists).
+
+    Returns
+    -------
+    list of SweepRun
+        The jobs: the runs that are nobody's ``extends``.
+    """
+    from segdend.continuation import same_but_epochs
+
+    configs = {run.name: run.config() for run in runs}
+    chained: set[str] = set()
+    for short in sorted(runs, key=lambda r: configs[r.name].train.epochs, reverse=True):
+        longer = [r for r in runs if r.extends is None and r.name not in chained
+                  and r is not short and not started(r)
+                  and same_but_epochs(configs[short.name], configs[r.name])]
+        if longer:
+            target = min(longer, key=lambda r: configs[r.name].train.epochs)
+            target.extends = short
+            chained.add(short.name)
+    return [run for run in runs if run.name not in chained]
+
+
 def check_manifest(out: Path, scale: Scale, dataset: str, preset: str) -> None:
     """Refuse to mix scales, data sets or presets in one output folder."""
     wanted = {"scale": scale.name, "dataset": dataset, "preset": preset}
@@ -157,8 +199,11 @@ def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
         def execute(runs: list[SweepRun]) -> list[dict[str, Any]]:
             return run_local(runs, workers, str(data_dir) if data_dir else None,
                              progress=progress)
-    results = execute(longest_first(list(unique.values())))
+    results = flatten_results(execute(longest_first(chain_extensions(list(unique.values())))))
     failed = {r["name"]: r.get("error", "") for r in results if r["status"] == "failed"}
+    reported = {r["name"] for r in results}
+    failed.update({name: "no result: the job that ran it did not finish" for name in unique
+                   if name not in reported})
     trained = sum(r["status"] == "done" for r in results)
     reused = sum(r["status"] == "skipped" for r in results)
     written = []

@@ -2,7 +2,8 @@
 
 For every run that ``segdend reproduce all`` needs at the folder's scale, the compute it took:
 the sum of ``metrics.csv``'s per-epoch seconds (training, quick tests and the epoch's full test;
-the initial test is epoch 0), the share of those that were tests where ``events.jsonl`` records
+the initial test is epoch 0; a run continued from a shorter one, :mod:`segdend.continuation`,
+counts only its own epochs), the share of those that were tests where ``events.jsonl`` records
 it (epoch events' ``test_seconds`` and ``quick_test_seconds``), and the repeated weight tests
 (event ``repeated_tests``). Runs trained since the events record CPU time (``cpu_seconds`` of
 the ``initial_test``, ``epoch`` and ``repeated_tests`` events, from ``time.process_time``) also
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from segdend.continuation import extended_epochs
 from segdend.results.formatting import fmt_seconds, markdown_table, parse_number
 from segdend.results.reading import FIGURES, Summaries, read_json, read_rows
 
@@ -76,13 +78,36 @@ def needed_runs(scale: str, dataset: str, preset: str) -> dict[str, list[str]]:
     return runs
 
 
-def measure_run(run_dir: Path, name: str, figures: list[str]) -> RunTime:
-    """What ``run_dir``'s metrics.csv and events.jsonl say about its compute."""
+def extension_chains(scale: str, dataset: str, preset: str) -> dict[str, tuple[str, int]]:
+    """Longer run name → (the shorter run it continues, that run's epochs), as a fresh
+    ``reproduce all`` at this scale chains them (:func:`~segdend.experiments.reproduce.
+    chain_extensions`)."""
+    from segdend.experiments.reproduce import chain_extensions, figures_for, sweep_run
+    from segdend.experiments.spec import SCALES
+
+    runs = {run.name: run for run in (sweep_run(spec, SCALES[scale], dataset, preset, Path("."))
+                                      for figure in figures_for("all") for spec in figure.runs)}
+    return {job.name: (job.extends.name, job.extends.config().train.epochs)
+            for job in chain_extensions(list(runs.values()), started=lambda run: False)
+            if job.extends is not None}
+
+
+def measure_run(run_dir: Path, name: str, figures: list[str], shared_epochs: int = 0) -> RunTime:
+    """What ``run_dir``'s metrics.csv and events.jsonl say about its compute.
+
+    The first ``shared_epochs`` epochs (and the initial test), or those the run took over from a
+    shorter run (its ``extended`` event), are left out: they are the shorter run's compute.
+    """
     timing = RunTime(name, figures)
     events = _events(run_dir / "events.jsonl")
     if not any(e.get("event") == "finished" for e in events):
         return timing  # not finished (or not here)
     rows = read_rows(run_dir / "metrics.csv") if (run_dir / "metrics.csv").is_file() else []
+    shared = max(extended_epochs(events), shared_epochs)
+    if shared:  # the first epochs are the shorter run's, counted there
+        rows = [row for row in rows if (parse_number(row.get("epoch", "")) or 0) > shared]
+        events = [e for e in events if e.get("event") != "initial_test"
+                  and not (e.get("event") == "epoch" and e.get("epoch", 0) <= shared)]
     seconds = [parse_number(row.get("seconds", "")) for row in rows]
     if not rows or any(s is None for s in seconds):
         return timing
@@ -92,8 +117,10 @@ def measure_run(run_dir: Path, name: str, figures: list[str]) -> RunTime:
     initial = timing.epochs_seconds - sum(trained)
     tests = {e["epoch"]: e["test_seconds"] + e.get("quick_test_seconds", 0.0)
              for e in events if e.get("event") == "epoch" and "test_seconds" in e}
-    if len(tests) == len(rows) - 1 and rows[0].get("epoch") == "0":
-        timing.test_seconds = float(seconds[0] or 0.0) + float(sum(tests.values()))
+    has_initial = rows[0].get("epoch") == "0"
+    if len(tests) == len(rows) - has_initial:
+        timing.test_seconds = (float(seconds[0] or 0.0) if has_initial else 0.0) \
+            + float(sum(tests.values()))
     repeated = [e for e in events if e.get("event") == "repeated_tests"]
     if repeated:
         timing.repeated_seconds = float(repeated[-1]["seconds"])
@@ -131,6 +158,36 @@ def _events(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue  # a line cut short by an interruption
     return events
+
+
+@dataclass
+class Job:
+    """What one worker runs: a run, or a shorter run and the longer run that continues it."""
+
+    compute: float | None
+    quiet_seconds: float | None
+
+
+def _sum_or_none(values: list[float | None]) -> float | None:
+    """The sum, or None if any value is unknown."""
+    known = [v for v in values if v is not None]
+    return float(sum(known)) if len(known) == len(values) else None
+
+
+def _jobs(timings: list[RunTime], chains: dict[str, tuple[str, int]]) -> list[Job]:
+    """The runs grouped as ``reproduce`` hands them out: a chained pair is one job."""
+    by_name = {t.name: t for t in timings}
+    continued_by = {short: long for long, (short, _) in chains.items() if long in by_name}
+    jobs = []
+    for t in timings:
+        if t.name in continued_by:
+            continue  # counted with the longer run that continues it
+        parts = [t]
+        if t.name in chains and chains[t.name][0] in by_name:
+            parts.append(by_name[chains[t.name][0]])
+        jobs.append(Job(_sum_or_none([p.compute for p in parts]),
+                        _sum_or_none([p.quiet_seconds for p in parts])))
+    return jobs
 
 
 def longest_first_makespan(durations: list[float], workers: int) -> float:
@@ -174,23 +231,30 @@ def time_section(folder: Path, summaries: Summaries) -> list[str]:
         return ["No reproduction.json: the runs of the folder are unknown.", ""]
     manifest = read_json(manifest_path)
     needed = needed_runs(manifest["scale"], manifest["dataset"], manifest["preset"])
-    timings = [measure_run(folder / "runs" / name, name, figures)
+    chains = extension_chains(manifest["scale"], manifest["dataset"], manifest["preset"])
+    timings = [measure_run(folder / "runs" / name, name, figures,
+                           chains[name][1] if name in chains else 0)
                for name, figures in needed.items()]
     timings.sort(key=lambda t: -(t.compute or 0.0))
     rows = []
     for t in timings:
+        label = f"`{t.name}`"
+        if t.name in chains:
+            label += f" (epochs {chains[t.name][1] + 1}– only: continues `{chains[t.name][0]}`)"
         if t.total is None:
-            rows.append([f"`{t.name}`", " ".join(t.figures), "not yet run", "", "", ""])
+            rows.append([label, " ".join(t.figures), "not yet run", "", "", ""])
             continue
         tests = ("not recorded" if t.test_seconds is None or not t.epochs_seconds else
                  f"{fmt_seconds(t.test_seconds)} ({100 * t.test_seconds / t.epochs_seconds:.0f} %)")
         cpu = "not recorded" if t.cpu_seconds is None else fmt_seconds(t.cpu_seconds)
-        rows.append([f"`{t.name}`", " ".join(t.figures), fmt_seconds(t.epochs_seconds), tests,
+        rows.append([label, " ".join(t.figures), fmt_seconds(t.epochs_seconds), tests,
                      fmt_seconds(t.repeated_seconds), cpu])
     lines = markdown_table(["run", "figures", "training + per-epoch tests",
                             "of which tests", "repeated tests", "CPU time (all)"], rows)
-    measured = [t.compute for t in timings if t.compute is not None]
-    quiet = [t.quiet_seconds for t in timings if t.quiet_seconds is not None]
+    jobs = _jobs(timings, chains)
+    measured = [job.compute for job in jobs if job.compute is not None]
+    runs_measured = [t.compute for t in timings if t.compute is not None]
+    quiet = [job.quiet_seconds for job in jobs if job.quiet_seconds is not None]
     with_cpu = sum(t.cpu_seconds is not None for t in timings)
     post = post_processing_seconds(summaries)
     estimate = longest_first_makespan(measured, WORKERS) + sum(post.values())
@@ -202,7 +266,7 @@ def time_section(folder: Path, summaries: Summaries) -> list[str]:
         share = (f" In the {len(tested)} run(s) whose events record it, the tests made during "
                  f"training (the initial and every epoch's full test, the quick tests) took "
                  f"{100 * test_total / epoch_total:.0f} % of the time; the rest is training.")
-    complete = len(measured) == len(timings) and len(post) == len(FIGURES)
+    complete = len(runs_measured) == len(timings) and len(post) == len(FIGURES)
     if complete:
         verdict = ("within" if estimate <= GOAL_SECONDS else "above") + " the goal of 4 h."
     else:
@@ -210,9 +274,14 @@ def time_section(folder: Path, summaries: Summaries) -> list[str]:
                    + ("already above" if estimate > GOAL_SECONDS else "not yet comparable with")
                    + " the goal of 4 h.")
     lines += [
-        f"{len(measured)} of the {len(timings)} runs that `segdend reproduce all` needs at "
-        f"this scale are measured: {fmt_seconds(sum(measured))} of compute in all. Scheduled "
-        f"longest first on {WORKERS} workers, as `reproduce` hands them out, they take "
+        f"{len(runs_measured)} of the {len(timings)} runs that `segdend reproduce all` needs "
+        f"at this scale are measured: {fmt_seconds(sum(runs_measured))} of compute in all."
+        + (f" {len(chains)} run(s) continue a shorter run with the same settings "
+           "(`segdend.continuation`), so the epochs they share train once; their rows count "
+           "only their own epochs (a run trained before this had its shared epochs measured "
+           "in the longer run too: they are left out there)." if chains else "")
+        + f" Scheduled longest first on {WORKERS} workers, as `reproduce` hands them out "
+        "(a shorter run and its continuation as one job), they take "
         f"{fmt_seconds(longest_first_makespan(measured, WORKERS))}; with the post-processing "
         f"of the {len(post)} figures made ({fmt_seconds(sum(post.values()))}) the estimate is "
         f"**{fmt_seconds(estimate)}**, {verdict}"
