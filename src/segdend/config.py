@@ -439,6 +439,19 @@ ACTS_ONLY_WHEN: dict[str, tuple[str, tuple[Any, ...]]] = {
 }
 
 
+def dotted_keys(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested table as dotted keys (``{"model": {"init": {"spread": …}}}`` →
+    ``{"model.init.spread": …}``), the form of ``--set`` and of sweep files."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(dotted_keys(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
 def set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
     """Set ``tree[a][b][c] = value`` for ``dotted`` = ``"a.b.c"``, creating sections."""
     parts = dotted.split(".")

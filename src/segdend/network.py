@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from segdend.config import Config, build_config, check_key, set_path, validate
+from segdend.config import Config, build_config, check_key, dotted_keys, set_path, validate
 from segdend.data.dataset import Dataset, load_dataset
 from segdend.errors import ConfigError, DataError, RunError
 from segdend.model.params import NetworkParams, initialise, load_params
@@ -134,8 +134,8 @@ class Network:
     def __repr__(self) -> str:
         default = build_config(self.config.preset if self.config.preset in ("code", "paper")
                                else "code")
-        defaults = _flatten(default.model_dump(mode="json"))
-        changed = {k: v for k, v in _flatten(self.config.model_dump(mode="json")).items()
+        defaults = dotted_keys(default.model_dump(mode="json"))
+        changed = {k: v for k, v in dotted_keys(self.config.model_dump(mode="json")).items()
                    if defaults.get(k) != v}
         inner = ", ".join(f"{k}={v!r}" for k, v in sorted(changed.items()))
         sizes = "-".join(str(n) for n in self.sizes)
@@ -399,17 +399,6 @@ class Network:
                             f"the network {list(expected)}")
         self.params_ = params
         return self
-
-
-def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, dotted + "."))
-        else:
-            flat[dotted] = value
-    return flat
 
 
 def _silent(_message: str) -> None:

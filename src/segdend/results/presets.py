@@ -12,25 +12,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from segdend.config import ACTS_ONLY_WHEN
+from segdend.config import ACTS_ONLY_WHEN, dotted_keys
 from segdend.results.formatting import markdown_table
 from segdend.results.sweeps import DepthTable, _by_depth, _value, depth_table
 
 IGNORED_SECTIONS = ("preset", "record.")
 """Keys that name the preset or only choose what is recorded: not a difference of the model."""
-
-
-def flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A nested TOML table as dotted keys (``{"model": {"init": {"spread": …}}}`` →
-    ``{"model.init.spread": …}``)."""
-    flat: dict[str, Any] = {}
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
 
 
 def config_differences(code_config: Path, paper_config: Path) -> list[tuple[str, Any, Any]]:
@@ -48,9 +35,9 @@ def config_differences(code_config: Path, paper_config: Path) -> list[tuple[str,
         missing on one side counts as a difference.
     """
     with code_config.open("rb") as f:
-        code = flatten(tomllib.load(f))
+        code = dotted_keys(tomllib.load(f))
     with paper_config.open("rb") as f:
-        paper = flatten(tomllib.load(f))
+        paper = dotted_keys(tomllib.load(f))
     keys = sorted(k for k in set(code) | set(paper)
                   if not any(k == s or k.startswith(s) for s in IGNORED_SECTIONS))
     return [(k, code.get(k), paper.get(k)) for k in keys if code.get(k) != paper.get(k)]
@@ -112,7 +99,7 @@ def preset_differences_section(code_folder: Path, paper_folder: Path,
     used: dict[str, bool] = {}
     for code_run, paper_run in pairs:
         with paper_run.open("rb") as f:
-            paper_config = flatten(tomllib.load(f))
+            paper_config = dotted_keys(tomllib.load(f))
         for key, code_value, paper_value in config_differences(code_run, paper_run):
             differences.setdefault(key, (code_value, paper_value))
             condition = ACTS_ONLY_WHEN.get(key)
