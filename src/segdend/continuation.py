@@ -9,11 +9,11 @@ computes those 20 epochs twice (issue 14, item 7: "a test or an analysis that ru
 
 :func:`extend_run` makes the longer run's directory from the shorter one's: the shorter run's
 files (metrics, quick tests, recordings, initial parameters, checkpoints) with the longer run's
-``config.toml``. Resuming it (:func:`segdend.train.resume_training`) then trains only the
+``config.toml``. Resuming it (``segdend.train.resume_training``) then trains only the
 remaining epochs, and the result is bit for bit that of training the longer run from scratch
 (``tests/test_continuation.py``). ``events.jsonl`` keeps the shorter run's training events and
 ends with an ``extended`` event naming the run and its epochs, so that the compute of the
-shared epochs is counted once (:mod:`segdend.results.timing`).
+shared epochs is counted once (``segdend.results.timing``).
 """
 
 from __future__ import annotations
