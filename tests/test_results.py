@@ -578,3 +578,26 @@ def test_preset_differences_name_each_setting_with_its_single_factor_effect(tmp_
     shutil.copy(code / "runs" / "hidden-500" / "config.toml",
                 paper / "runs" / "hidden-500" / "config.toml")
     assert "are the same in both folders" in preset_differences_section(code, paper, depth)[0]
+
+
+def test_a_run_elsewhere_with_the_same_settings_counts_as_one_more_seed(tmp_path):
+    from segdend.results.sweeps import seeds_section
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "seeds.toml").write_text(SEEDS_TOML)
+    for seed in (1, 2):
+        _fake_run(seeds / f"hidden-none_seed-{seed}", [], seed, 2, [8.0 + seed / 10, 8.2])
+    reference = tmp_path / "runs"
+    _fake_run(reference / "hidden-none", [], 0, 2, [7.9, 8.1])  # same settings, seed 0
+    _fake_run(reference / "seed-one", [], 1, 2, [1.0, 1.0])  # a seed the sweep has
+    _fake_run(reference / "longer", [], 0, 3, [5.0, 5.0])  # other settings
+    _fake_run(reference / "records", [], 0, 2, [6.0, 6.0], ("record.losses=false",))
+    text = "\n".join(seeds_section(seeds, str, reference))
+    assert f"784-10 seed 0: [hidden-none]({reference / 'hidden-none'})" in text
+    assert "seed-one" not in text and "longer" not in text
+    assert "| 784-10 | 3 | 8.12 |" in text  # seeds 0, 1, 2: 8.00, 8.15, 8.20
+    assert "seed 0: 8.00, seed 1: 8.15, seed 2: 8.20" in text
+    assert "| 784-500-10 | 0 | not yet run |" in text
+    alone = "\n".join(seeds_section(seeds, str))
+    assert "| 784-10 | 2 | 8.17 |" in alone and "seed 0" not in alone  # 8.175

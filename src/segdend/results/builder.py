@@ -374,12 +374,12 @@ class Builder:
             lines += ["### Timings", "", *self.timings_table(folder)]
             lines += ["### Where the time goes", "", *time_section(folder, present[name])]
             lines += self.figure_sections(folder, present[name])
-        for name, title, section in ((SEEDS, "Seeds", seeds_section),
-                                     (DEPTH, "Depth investigation", depth_section)):
+        for name, title in ((SEEDS, "Seeds"), (DEPTH, "Depth investigation")):
             folder = self.results / name
             if folder.is_dir():
                 lines += [f"## {title} (`{self.link(folder)}`)", "",
-                          *section(folder, self.link)]
+                          *(seeds_section(folder, self.link, self.results / MAIN / "runs")
+                            if name == SEEDS else depth_section(folder, self.link))]
         return "\n".join(lines).rstrip() + "\n"
 
 

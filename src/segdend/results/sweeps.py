@@ -43,7 +43,31 @@ def _sweep_file_line(sweep_file: Path, link: Link, finished: int, runs: int,
             f"finished. {final}", ""]
 
 
-def seeds_section(folder: Path, link: Link) -> list[str]:
+def _settings(config: Any) -> dict[str, Any]:
+    """A run's settings apart from its seed and what it records (they do not change what it
+    learns)."""
+    from segdend.config import dotted_keys
+
+    return {k: v for k, v in dotted_keys(config.model_dump(mode="json")).items()
+            if k != "seed" and not k.startswith("record.")}
+
+
+def _same_settings_runs(runs_folder: Path | None) -> list[tuple[dict[str, Any], Path, int]]:
+    """(settings, run directory, seed) of every run under ``runs_folder``."""
+    from segdend.config import load_config
+    from segdend.errors import SegdendError
+
+    found = []
+    for path in sorted(runs_folder.glob("*/config.toml")) if runs_folder else []:
+        try:
+            config = load_config(path)
+        except SegdendError:
+            continue
+        found.append((_settings(config), path.parent, config.seed))
+    return found
+
+
+def seeds_section(folder: Path, link: Link, reference_runs: Path | None = None) -> list[str]:
     """The Fig 6 networks over seeds.
 
     Parameters
@@ -52,6 +76,10 @@ def seeds_section(folder: Path, link: Link) -> list[str]:
         The ``seeds`` sweep folder.
     link : callable
         Path → link text relative to RESULTS.md.
+    reference_runs : path, optional
+        Another folder of runs (``results/mnist-full/runs``): a finished run there with the
+        settings of a sweep run but a seed the sweep does not use is one more seed of that
+        network.
 
     Returns
     -------
@@ -67,16 +95,32 @@ def seeds_section(folder: Path, link: Link) -> list[str]:
         return list(NO_SWEEP_FILE)
     groups: dict[str, list[dict[str, Any]]] = {}
     finished = 0
+    settings: dict[str, dict[str, Any]] = {}
+    seeds: dict[str, set[int]] = {}
     for run in runs:
-        hidden = list(run.config().model.hidden)
+        config = run.config()
+        name = network_name(list(config.model.hidden))
+        settings[name] = _settings(config)
+        seeds.setdefault(name, set()).add(config.seed)
         result = run_final(run.run_dir)
-        groups.setdefault(network_name(hidden), [])
+        groups.setdefault(name, [])
         if result is not None:
             finished += 1
-            groups[network_name(hidden)].append(result)
+            groups[name].append(result)
+    borrowed = []
+    for other, run_dir, seed in _same_settings_runs(reference_runs):
+        for name, wanted in settings.items():
+            result = run_final(run_dir) if other == wanted and seed not in seeds[name] else None
+            if result is not None:
+                groups[name].append(result)
+                seeds[name].add(seed)
+                borrowed.append(f"{name} seed {seed}: [{run_dir.name}]({link(run_dir)})")
     lines = _sweep_file_line(sweep_file, link, finished, len(runs),
                              "Final error of a run: mean of its repeated tests (else its last "
                              "epoch's test error).")
+    if borrowed:
+        lines += ["Runs with the same settings found elsewhere, counted as further seeds: "
+                  + "; ".join(borrowed) + ".", ""]
     rows = []
     for layers in sorted(groups, key=_by_depth):
         results = sorted(groups[layers], key=lambda r: r["seed"])
@@ -85,11 +129,11 @@ def seeds_section(folder: Path, link: Link) -> list[str]:
             continue
         means = [r["mean"] for r in results]
         mean = sum(means) / len(means)
-        sd = (math.sqrt(sum((m - mean) ** 2 for m in means) / (len(means) - 1))
-              if len(means) > 1 else 0.0)
+        sd = (fmt_number(math.sqrt(sum((m - mean) ** 2 for m in means) / (len(means) - 1)))
+              if len(means) > 1 else "—")
         within = sum(r["sd"] for r in results) / len(results)
         ranges = sum(r["max"] - r["min"] for r in results) / len(results)
-        rows.append([layers, len(results), fmt_number(mean), fmt_number(sd),
+        rows.append([layers, len(results), fmt_number(mean), sd,
                      f"{fmt_number(min(means))}–{fmt_number(max(means))}",
                      f"{fmt_number(within)} (range {fmt_number(ranges)}, n = "
                      f"{results[0]['n']} each)",
