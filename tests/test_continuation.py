@@ -120,3 +120,44 @@ def test_the_full_reproduction_trains_fig8s1s_shared_epochs_once(tmp_path):
     names = {job.name for job in chain_extensions(fresh)}
     assert "hidden-500_epochs-20_examples-60000" in names
     assert "feedback-sparse_hidden-500_epochs-20_examples-60000" not in names
+
+
+TINY_ALL = f"""
+import sys
+from pathlib import Path
+
+if __name__ == "__main__":
+    import segdend.experiments.spec as spec
+
+    spec.SCALES["quick"] = spec.Scale("quick", epochs=2, examples=40, test_examples=40,
+                                      repeats=2, short_epochs=1, angle_epochs=1,
+                                      jacobian_examples=40, tsne_examples=40)
+    from segdend.experiments.reproduce import reproduce
+
+    reproduce(sys.argv[1], "quick", 2, Path(sys.argv[2]), data_dir=Path({str(FIXTURE_DIR)!r}),
+              progress=lambda message: print(message, flush=True))
+"""
+
+
+def test_reproduce_all_continues_the_longer_runs_and_makes_every_figure(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "tiny_all.py"
+    script.write_text(TINY_ALL)
+    out = tmp_path / "reproduction"
+    result = subprocess.run([sys.executable, str(script), "all", str(out)], capture_output=True,
+                            text=True, check=False, timeout=1200)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert all((out / figure / "summary.md").is_file() for figure in
+               ("fig3", "fig4", "fig5", "fig5s1", "fig6", "fig6s1", "fig7", "fig8", "fig8s1",
+                "fig9"))
+    for short, long in (("hidden-500_epochs-1_examples-40", "hidden-500_epochs-2_examples-40"),
+                        ("feedback-sparse_hidden-500_epochs-1_examples-40",
+                         "feedback-sparse_hidden-500_epochs-2_examples-40")):
+        events = _events(out / "runs" / long)
+        assert [e["epoch"] for e in events if e["event"] == "epoch"] == [1, 2]
+        assert any(e["event"] == "extended" and e["run"] == short for e in events), long
+        first = _table(out / "runs" / long / "metrics.csv")[:2]
+        assert first == _table(out / "runs" / short / "metrics.csv")  # the same epochs 0-1
+        assert f"done     {short}" in result.stdout  # reported as a run of its own

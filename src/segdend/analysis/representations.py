@@ -29,8 +29,9 @@ def embed(activity: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.n
     from sklearn.manifold import TSNE
 
     data = np.asarray(activity, dtype=np.float64)
-    if data.shape[1] > 50:
-        data = PCA(n_components=50, random_state=seed).fit_transform(data)
+    dimensions = min(50, len(data))  # PCA keeps at most as many components as rows
+    if data.shape[1] > dimensions:
+        data = PCA(n_components=dimensions, random_state=seed).fit_transform(data)
     perplexity = min(perplexity, max((len(data) - 1) / 3, 1.0))
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=-1
                 ).fit_transform(data)
