@@ -173,3 +173,6 @@ def test_running_summary_reports_epochs_and_latest_error(tmp_path, small_mnist):
     last = (tmp_path / "r" / "metrics.csv").read_text().splitlines()[-1].split(",")
     assert running_summary([run]) == f"under way: r 1/3 ({float(last[1]):.2f} %)"
     assert running_summary([SweepRun("x", {}, tmp_path / "missing")]) == ""
+    # a job training its shorter run first reports that run
+    job = SweepRun("long", {"train.epochs": 3}, tmp_path / "missing", extends=run)
+    assert running_summary([job]) == f"under way: r 1/3 ({float(last[1]):.2f} %)"

@@ -327,9 +327,10 @@ def run_local(runs: list[SweepRun], workers: int, data_dir: str | None = None,
 
 
 def running_summary(runs: list[SweepRun]) -> str:
-    """One line on the runs under way: epochs done and the latest test error of each."""
+    """One line on the runs under way: epochs done and the latest test error of each (a job's
+    shorter run, which it trains first, included)."""
     parts = []
-    for run in runs:
+    for run in [r for job in runs for r in (job.extends, job) if r is not None]:
         path = run.run_dir / "metrics.csv"
         if not path.is_file():
             continue
