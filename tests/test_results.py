@@ -594,7 +594,7 @@ def test_a_run_elsewhere_with_the_same_settings_counts_as_one_more_seed(tmp_path
     _fake_run(reference / "longer", [], 0, 3, [5.0, 5.0])  # other settings
     _fake_run(reference / "records", [], 0, 2, [6.0, 6.0], ("record.losses=false",))
     text = "\n".join(seeds_section(seeds, str, reference))
-    assert f"784-10 seed 0: [hidden-none]({reference / 'hidden-none'})" in text
+    assert f"784-10 seed 0: [hidden-none]({reference / 'hidden-none' / 'config.toml'})" in text
     assert "seed-one" not in text and "longer" not in text
     assert "| 784-10 | 3 | 8.12 |" in text  # seeds 0, 1, 2: 8.00, 8.15, 8.20
     assert "seed 0: 8.00, seed 1: 8.15, seed 2: 8.20" in text

@@ -114,7 +114,8 @@ def seeds_section(folder: Path, link: Link, reference_runs: Path | None = None) 
             if result is not None:
                 groups[name].append(result)
                 seeds[name].add(seed)
-                borrowed.append(f"{name} seed {seed}: [{run_dir.name}]({link(run_dir)})")
+                borrowed.append(f"{name} seed {seed}: [{run_dir.name}]"
+                                f"({link(run_dir / 'config.toml')})")
     lines = _sweep_file_line(sweep_file, link, finished, len(runs),
                              "Final error of a run: mean of its repeated tests (else its last "
                              "epoch's test error).")
