@@ -40,3 +40,30 @@ def tiny_config(*overrides: str, preset: str = "code") -> Config:
         "phases.test_length=60",
     ]
     return build_config(preset, overrides=[*base, *overrides])
+
+
+def tiny_reproduce_script(epochs: int, examples: int) -> str:
+    """A script that runs ``reproduce TARGET`` into OUT at a tiny scale on the MNIST fixture.
+
+    Arguments: TARGET OUT [PRESET [WORKERS]]. Every figure's run has ``epochs`` epochs of
+    ``examples`` examples (Fig 8S1 and Fig 7A one epoch), ``examples`` test images and two
+    repeated tests.
+    """
+    return f"""
+import sys
+from pathlib import Path
+
+if __name__ == "__main__":
+    import segdend.experiments.spec as spec
+
+    spec.SCALES["quick"] = spec.Scale("quick", epochs={epochs}, examples={examples},
+                                      test_examples={examples}, repeats=2, short_epochs=1,
+                                      angle_epochs=1, jacobian_examples={examples},
+                                      tsne_examples={examples})
+    from segdend.experiments.reproduce import reproduce
+
+    preset = sys.argv[3] if len(sys.argv) > 3 else "code"
+    workers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    reproduce(sys.argv[1], "quick", workers, Path(sys.argv[2]),
+              data_dir=Path({str(FIXTURE_DIR)!r}), preset=preset)
+"""

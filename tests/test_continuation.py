@@ -16,7 +16,7 @@ from segdend.experiments.spec import SCALES
 from segdend.model.params import load_params
 from segdend.results.timing import measure_run
 
-from .conftest import FIXTURE_DIR
+from .conftest import FIXTURE_DIR, tiny_reproduce_script
 
 BASE = sweep.SweepBase(preset="code", set={
     "engine": "reference", "model.hidden": [20], "model.feedback": "sparse",
@@ -122,21 +122,7 @@ def test_the_full_reproduction_trains_fig8s1s_shared_epochs_once(tmp_path):
     assert "feedback-sparse_hidden-500_epochs-20_examples-60000" not in names
 
 
-TINY_ALL = f"""
-import sys
-from pathlib import Path
-
-if __name__ == "__main__":
-    import segdend.experiments.spec as spec
-
-    spec.SCALES["quick"] = spec.Scale("quick", epochs=2, examples=40, test_examples=40,
-                                      repeats=2, short_epochs=1, angle_epochs=1,
-                                      jacobian_examples=40, tsne_examples=40)
-    from segdend.experiments.reproduce import reproduce
-
-    reproduce(sys.argv[1], "quick", 2, Path(sys.argv[2]), data_dir=Path({str(FIXTURE_DIR)!r}),
-              progress=lambda message: print(message, flush=True))
-"""
+TINY_ALL = tiny_reproduce_script(epochs=2, examples=40)
 
 
 def test_reproduce_all_continues_the_longer_runs_and_makes_every_figure(tmp_path):
@@ -146,8 +132,8 @@ def test_reproduce_all_continues_the_longer_runs_and_makes_every_figure(tmp_path
     script = tmp_path / "tiny_all.py"
     script.write_text(TINY_ALL)
     out = tmp_path / "reproduction"
-    result = subprocess.run([sys.executable, str(script), "all", str(out)], capture_output=True,
-                            text=True, check=False, timeout=1200)
+    result = subprocess.run([sys.executable, str(script), "all", str(out), "code", "2"],
+                            capture_output=True, text=True, check=False, timeout=1200)
     assert result.returncode == 0, result.stderr[-2000:]
     assert all((out / figure / "summary.md").is_file() for figure in
                ("fig3", "fig4", "fig5", "fig5s1", "fig6", "fig6s1", "fig7", "fig8", "fig8s1",

@@ -29,25 +29,11 @@ from segdend.results.presets import preset_differences_section
 from segdend.results.reading import sweep_runs
 from segdend.run import read_table
 
-from .conftest import FIXTURE_DIR
+from .conftest import tiny_reproduce_script
 
 REPO = Path(__file__).resolve().parents[1]
 
-TINY = f"""
-import sys
-from pathlib import Path
-
-if __name__ == "__main__":
-    import segdend.experiments.spec as spec
-
-    spec.SCALES["quick"] = spec.Scale("quick", epochs=1, examples=60, test_examples=60,
-                                      repeats=2, short_epochs=1, angle_epochs=1,
-                                      jacobian_examples=60, tsne_examples=60)
-    from segdend.experiments.reproduce import reproduce
-
-    reproduce(sys.argv[1], "quick", 1, Path(sys.argv[2]), data_dir=Path({str(FIXTURE_DIR)!r}),
-              preset=sys.argv[3] if len(sys.argv) > 3 else "code")
-"""
+TINY = tiny_reproduce_script(epochs=1, examples=60)
 
 
 def tiny_reproduce(script_dir: Path, target: str, out: Path,
