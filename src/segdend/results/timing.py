@@ -65,16 +65,20 @@ class RunTime:
         return self.cpu_seconds if self.cpu_seconds is not None else self.total
 
 
-def needed_runs(scale: str, dataset: str, preset: str) -> dict[str, list[str]]:
-    """Run name → the figures that need it, for ``reproduce all`` at this scale."""
+def _planned_runs(scale: str, dataset: str, preset: str) -> list[tuple[str, Any]]:
+    """(figure, its :class:`~segdend.sweep.SweepRun`) for every run of ``reproduce all``."""
     from segdend.experiments.reproduce import figures_for, sweep_run
     from segdend.experiments.spec import SCALES
 
+    return [(figure.name, sweep_run(spec, SCALES[scale], dataset, preset, Path(".")))
+            for figure in figures_for("all") for spec in figure.runs]
+
+
+def needed_runs(scale: str, dataset: str, preset: str) -> dict[str, list[str]]:
+    """Run name → the figures that need it, for ``reproduce all`` at this scale."""
     runs: dict[str, list[str]] = {}
-    for figure in figures_for("all"):
-        for spec in figure.runs:
-            name = sweep_run(spec, SCALES[scale], dataset, preset, Path(".")).name
-            runs.setdefault(name, []).append(figure.name)
+    for figure, run in _planned_runs(scale, dataset, preset):
+        runs.setdefault(run.name, []).append(figure)
     return runs
 
 
@@ -82,11 +86,9 @@ def extension_chains(scale: str, dataset: str, preset: str) -> dict[str, tuple[s
     """Longer run name → (the shorter run it continues, that run's epochs), as a fresh
     ``reproduce all`` at this scale chains them (:func:`~segdend.experiments.reproduce.
     chain_extensions`)."""
-    from segdend.experiments.reproduce import chain_extensions, figures_for, sweep_run
-    from segdend.experiments.spec import SCALES
+    from segdend.experiments.reproduce import chain_extensions
 
-    runs = {run.name: run for run in (sweep_run(spec, SCALES[scale], dataset, preset, Path("."))
-                                      for figure in figures_for("all") for spec in figure.runs)}
+    runs = {run.name: run for _, run in _planned_runs(scale, dataset, preset)}
     return {job.name: (job.extends.name, job.extends.config().train.epochs)
             for job in chain_extensions(list(runs.values()), started=lambda run: False)
             if job.extends is not None}
