@@ -215,7 +215,7 @@ def test_reproduce_starts_the_longest_runs_first(tmp_path, mnist):
 
     handed: list = []
 
-    def execute(runs):
+    def execute(runs, on_result):
         handed.extend(runs)
         return [{"name": r.name, "status": "failed", "error": "not run here"} for r in runs]
 
@@ -228,3 +228,65 @@ def test_reproduce_starts_the_longest_runs_first(tmp_path, mnist):
         "apical_conductance-0.6_hidden-500-100_epochs-60_examples-60000"}
     assert handed[-1].name == "hidden-500_jacobians-True_epochs-1_examples-60000"
     assert not (tmp_path / "full" / "runs").exists()  # nothing trained, nothing written
+
+
+def _two_figure_reproduction(monkeypatch, make_second=None):
+    """``reproduce`` of two stand-in figures, one run each, with an executor that logs the order
+    of runs and figure making instead of training."""
+    import segdend.experiments.reproduce as module
+    from segdend.experiments.context import FigureContext
+    from segdend.experiments.spec import FigureSpec, run
+
+    log: list[tuple[str, str]] = []
+
+    def maker(name):
+        def make(context):
+            log.append(("make", name))
+        return make
+
+    figures = [FigureSpec("figA", "A", [run("a", "a", model__hidden=[7])], maker("figA")),
+               FigureSpec("figB", "B", [run("b", "b", model__hidden=[9])],
+                          make_second or maker("figB"))]
+    monkeypatch.setattr(module, "figures_for", lambda target: figures)
+    monkeypatch.setattr("segdend.data.dataset.load_dataset", lambda *a: None)
+    monkeypatch.setattr(FigureContext, "write_summary", lambda self, timing=None: None)
+
+    def execute(runs, on_result):
+        results = []
+        for job in runs:
+            log.append(("run", job.name))
+            result = {"name": job.name, "status": "done"}
+            on_result(result)
+            results.append(result)
+        return results
+    return module, execute, log
+
+
+def test_each_figure_is_made_as_soon_as_its_runs_are_done(tmp_path, monkeypatch):
+    """A figure does not wait for the runs of other figures (nor depends on them finishing)."""
+    module, execute, log = _two_figure_reproduction(monkeypatch)
+    folders = module.reproduce("all", "quick", out=tmp_path, execute=execute,
+                               progress=lambda m: None)
+    assert [f.name for f in folders] == ["figA", "figB"]
+    first, second = (name for kind, name in log if kind == "run")
+
+    def figure_of(name):
+        return "figA" if "hidden-7" in name else "figB"
+    assert log == [("run", first), ("make", figure_of(first)),
+                   ("run", second), ("make", figure_of(second))]
+
+
+def test_a_figure_whose_post_processing_fails_does_not_stop_the_others(tmp_path, monkeypatch):
+    from segdend.errors import SegdendError
+
+    def broken(context):
+        raise ValueError("no such column")
+
+    module, execute, log = _two_figure_reproduction(monkeypatch, make_second=broken)
+    with pytest.raises(SegdendError, match=r"1 figure\(s\) failed in post-processing.*figB"):
+        module.reproduce("all", "quick", out=tmp_path, execute=execute, progress=lambda m: None)
+    assert ("make", "figA") in log
+    assert "ValueError: no such column" in (tmp_path / "figB" / "figure_error.txt").read_text()
+    assert not (tmp_path / "figA" / "figure_error.txt").exists()
+    rows = (tmp_path / "timings.csv").read_text().splitlines()
+    assert rows[-1].split(",")[2] == "figA"  # the invocation is still recorded

@@ -468,6 +468,29 @@ def test_longest_first_makespan():
     assert longest_first_makespan([], 2) == 0
 
 
+
+def test_reproduction_wall_time_overlaps_figures_with_the_runs_still_training():
+    from pytest import approx
+
+    from segdend.results.timing import longest_first_makespan, reproduction_wall_time
+
+    jobs = [(10.0, ("long",)), (4.0, ("short",))]
+    # without figures: the longest-first makespan
+    assert reproduction_wall_time(jobs, [], 2, 2) == longest_first_makespan([10, 4], 2)
+    # the short run's figure is made on the core it leaves free: no time added
+    assert reproduction_wall_time(jobs, [(3.0, ("short",))], 2, 2) == approx(10.0)
+    # a figure of the last run comes after it
+    assert reproduction_wall_time(jobs, [(3.0, ("long",))], 2, 2) == approx(13.0)
+    # made while both workers train, it shares the 2 cores three ways: its 6 s take 9 s, in
+    # which each run advances 6 s; then both need 4 s more (26 s of CPU on 2 cores)
+    assert reproduction_wall_time([(10.0, ("a",)), (10.0, ("b",))], [(6.0, ())], 2, 2) \
+        == approx(13.0)
+    # figures are made one at a time in the main process: 4-8 s, then 8-12 s
+    assert reproduction_wall_time(jobs, [(4.0, ("short",)), (4.0, ("short",))], 2, 2) \
+        == approx(12.0)
+    # a figure whose runs are not measured is made after all of them
+    assert reproduction_wall_time(jobs, [(2.0, ("unknown",))], 2, 2) == approx(12.0)
+
 def test_the_time_section_accounts_for_every_run_of_reproduce_all(results_tree, monkeypatch):
     """Runs of the tiny reproduction are measured (tests share from their events), the other
     runs of ``reproduce all`` are listed as not run, and the estimate says it is a lower bound."""

@@ -285,8 +285,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         client, cluster = sweep.make_client(args.scheduler, args.cluster,
                                             _cluster_options(args.cluster_option), workers)
 
-        def execute(runs):
-            return sweep.run_dask(runs, client, data_dir, progress)
+        def execute(runs, on_result):
+            return sweep.run_dask(runs, client, data_dir, progress, on_result)
     try:
         folders = reproduce(args.figure, args.scale, workers, args.out, args.dataset,
                             args.preset, args.data_dir, progress=progress, execute=execute)

@@ -283,11 +283,14 @@ def _record_error(run_dir: Path, text: str) -> None:
 
 def run_local(runs: list[SweepRun], workers: int, data_dir: str | None = None,
               retries: int = 3, progress=print,
-              heartbeat_seconds: float = 300.0) -> list[dict[str, Any]]:
+              heartbeat_seconds: float = 300.0,
+              on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Run on a local process pool; a crashed worker's runs are retried (they resume).
 
     Every ``heartbeat_seconds`` without a finished run, the runs under way are reported
-    (:func:`running_summary`), so that hour-long runs show their progress.
+    (:func:`running_summary`), so that hour-long runs show their progress. ``on_result`` is
+    called with each result as it comes, while the other runs go on (``reproduce`` makes a
+    figure there as soon as its runs are done).
     """
     pending = list(runs)
     results: dict[str, dict[str, Any]] = {}
@@ -317,6 +320,8 @@ def run_local(runs: list[SweepRun], workers: int, data_dir: str | None = None,
                         continue
                     results[run.name] = result
                     report_result(result, progress)
+                    if on_result is not None:
+                        on_result(result)
         if crashed:
             progress(f"a worker died; retrying {len(crashed)} run(s) (attempt {attempt + 2})")
         pending = crashed
@@ -345,8 +350,12 @@ def running_summary(runs: list[SweepRun]) -> str:
 
 
 def run_dask(runs: list[SweepRun], client, data_dir: str | None = None,
-             progress=print) -> list[dict[str, Any]]:
-    """Run on a Dask cluster; tasks of a dead worker are rescheduled and resume."""
+             progress=print,
+             on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Run on a Dask cluster; tasks of a dead worker are rescheduled and resume.
+
+    ``on_result`` is called with each result as it comes (as in :func:`run_local`).
+    """
     from distributed import as_completed
 
     futures = {client.submit(execute_run, run, data_dir, pure=False, key=f"segdend-{run.name}",
@@ -360,6 +369,8 @@ def run_dask(runs: list[SweepRun], client, data_dir: str | None = None,
             result = {"name": run.name, "status": "failed", "error": f"{type(error).__name__}"}
         results[run.name] = result
         report_result(result, progress)
+        if on_result is not None:
+            on_result(result)
     return [results[r.name] for r in runs]
 
 

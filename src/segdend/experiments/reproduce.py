@@ -3,8 +3,12 @@
 The runs of all requested figures are pooled and deduplicated (the standard 784-500-10 network
 serves six figures), executed by the sweep executor (``sweep.run_local``: a process pool whose
 crashed workers are retried, every run resumable), each followed by its repeated weight tests.
-Finished runs are reused when a reproduction is run again. Then each figure's ``make`` writes
-``OUT/<figure>/``: source-data CSVs (PAPER.md §4), PNGs, ``summary.md`` and ``summary.json``.
+Finished runs are reused when a reproduction is run again. As soon as the last run of a figure
+has finished, while the other runs still train, the figure's ``make`` writes ``OUT/<figure>/``:
+source-data CSVs (PAPER.md §4), PNGs, ``summary.md`` and ``summary.json``. A finished figure so
+never waits for unrelated runs (nor is lost with them), and its post-processing overlaps the
+training of the others. A figure whose post-processing fails leaves its traceback in
+``OUT/<figure>/figure_error.txt``; the other figures are still made.
 Every invocation appends a row to ``OUT/timings.csv`` (when it started, what it made, how many
 runs it trained and reused, its wall time), and each figure's summary.json gets that invocation's
 timing.
@@ -16,6 +20,7 @@ import importlib
 import itertools
 import json
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,7 @@ FIGURE_NAMES = ("fig3", "fig4", "fig5", "fig5s1", "fig6", "fig6s1", "fig7", "fig
 DATASETS = ("mnist", "fashion-mnist")
 RUNS_FOLDER = "runs"
 MANIFEST = "reproduction.json"
+FIGURE_ERROR = "figure_error.txt"
 TIMINGS = "timings.csv"
 TIMINGS_HEADER = ("started", "target", "figures", "runs_trained", "runs_reused", "runs_failed",
                   "workers", "wall_seconds")
@@ -162,7 +168,10 @@ def check_manifest(out: Path, scale: Scale, dataset: str, preset: str) -> None:
     atomic_write_text(path, json.dumps(wanted, indent=1) + "\n")
 
 
-Executor = Callable[[list[SweepRun]], list[dict[str, Any]]]
+ResultCallback = Callable[[dict[str, Any]], None]
+"""Called with each run's result (``sweep.execute_run``'s) as soon as the executor has it."""
+Executor = Callable[[list[SweepRun], ResultCallback], list[dict[str, Any]]]
+"""Runs the jobs, calls the callback as each one finishes, and returns all results."""
 
 
 def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
@@ -172,8 +181,9 @@ def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
               execute: Executor | None = None) -> list[Path]:
     """Reproduce ``target`` (a figure or ``all``); return the figure folders written.
 
-    ``execute`` runs the sweep runs (default: ``sweep.run_local`` with ``workers`` processes;
-    the command line passes ``sweep.run_dask`` for a Dask or SLURM/PBS cluster).
+    ``execute`` runs the sweep runs and reports each result as it comes (default:
+    ``sweep.run_local`` with ``workers`` processes; the command line passes ``sweep.run_dask``
+    for a Dask or SLURM/PBS cluster). Each figure is made as soon as its runs have finished.
     """
     if scale_name not in SCALES:
         raise ConfigError(f"unknown scale '{scale_name}': expected quick or full")
@@ -196,36 +206,25 @@ def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
 
     load_dataset(dataset, data_dir)  # fetch once, before the workers start
     if execute is None:
-        def execute(runs: list[SweepRun]) -> list[dict[str, Any]]:
+        def execute(runs: list[SweepRun], on_result: ResultCallback) -> list[dict[str, Any]]:
             return run_local(runs, workers, str(data_dir) if data_dir else None,
-                             progress=progress)
-    results = flatten_results(execute(longest_first(chain_extensions(list(unique.values())))))
-    failed = {r["name"]: r.get("error", "") for r in results if r["status"] == "failed"}
-    reported = {r["name"] for r in results}
-    failed.update({name: "no result: the job that ran it did not finish" for name in unique
-                   if name not in reported})
+                             progress=progress, on_result=on_result)
+    maker = _FigureMaker(figures, plans, out, scale, dataset, preset, data_dir, progress)
+    maker.make_ready()  # the figures without runs (Fig 4)
+    results = flatten_results(execute(longest_first(chain_extensions(list(unique.values()))),
+                                      maker.add_result))
+    for result in results:  # an executor that reported nothing as it went
+        maker.finished.setdefault(result["name"], result)
+    for name in unique:
+        maker.finished.setdefault(name, {"name": name, "status": "failed", "error":
+                                         "no result: the job that ran it did not finish"})
+    maker.make_ready()
+    failed = {n: r.get("error", "") for n, r in maker.finished.items() if r["status"] == "failed"}
     trained = sum(r["status"] == "done" for r in results)
     reused = sum(r["status"] == "skipped" for r in results)
-    written = []
-    made: list[tuple[FigureContext, float]] = []
-    for figure in figures:
-        missing = [r.name for r in plans[figure.name].values() if r.name in failed]
-        if missing:
-            progress(f"{figure.name}: skipped, its run(s) failed: "
-                     + "; ".join(f"{n}: {failed[n]}" for n in missing))
-            continue
-        folder = out / figure.name
-        folder.mkdir(parents=True, exist_ok=True)
-        context = FigureContext(figure, folder, scale, dataset, preset,
-                                {label: r.run_dir for label, r in plans[figure.name].items()},
-                                data_dir)
-        figure_began = time.perf_counter()
-        figure.make(context)
-        context.write_summary()
-        made.append((context, time.perf_counter() - figure_began))
-        progress(f"{figure.name}: {len(set(context.written))} files and summary.md in {folder}")
-        written.append(folder)
     wall = time.perf_counter() - began
+    made = [(maker.contexts[f.name], maker.seconds[f.name]) for f in figures
+            if f.name in maker.contexts]
     for context, seconds in made:
         context.write_summary({"started": started, "target": target,
                                "wall_seconds": round(wall, 3),
@@ -233,10 +232,77 @@ def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
                                "runs_reused": reused, "workers": workers})
     record_timing(out, [started, target, " ".join(c.spec.name for c, _ in made), trained,
                         reused, len(failed), workers, f"{wall:.3f}"])
+    problems = []
     if failed:
-        raise SegdendError(f"{len(failed)} run(s) failed (see sweep_error.txt in each): "
-                           + ", ".join(sorted(failed)))
-    return written
+        problems.append(f"{len(failed)} run(s) failed (see sweep_error.txt in each): "
+                        + ", ".join(sorted(failed)))
+    if maker.errors:
+        problems.append(f"{len(maker.errors)} figure(s) failed in post-processing (see "
+                        f"{FIGURE_ERROR} in each): " + ", ".join(sorted(maker.errors)))
+    if problems:
+        raise SegdendError("; ".join(problems))
+    return [out / f.name for f in figures if f.name in maker.contexts]
+
+
+class _FigureMaker:
+    """Makes each figure of a reproduction once all of its runs have a result."""
+
+    def __init__(self, figures: list[FigureSpec], plans: dict[str, dict[str, SweepRun]],
+                 out: Path, scale: Scale, dataset: str, preset: str,
+                 data_dir: Path | None, progress: Callable[[str], None]) -> None:
+        self.waiting = list(figures)
+        self.plans = plans
+        self.out, self.scale, self.dataset, self.preset = out, scale, dataset, preset
+        self.data_dir = data_dir
+        self.progress = progress
+        self.finished: dict[str, dict[str, Any]] = {}
+        """Run name → its result (a shorter run a job extends included)."""
+        self.contexts: dict[str, FigureContext] = {}
+        self.seconds: dict[str, float] = {}
+        self.errors: dict[str, str] = {}
+
+    def add_result(self, result: dict[str, Any]) -> None:
+        """The executor's callback: note the job's results, then make the figures now ready."""
+        for item in flatten_results([result]):
+            self.finished[item["name"]] = item
+        self.make_ready()
+
+    def make_ready(self) -> None:
+        """Make every waiting figure whose runs all have a result (skip it if one failed)."""
+        for figure in list(self.waiting):
+            runs = self.plans[figure.name]
+            if any(run.name not in self.finished for run in runs.values()):
+                continue
+            self.waiting.remove(figure)
+            failed = [(run.name, self.finished[run.name].get("error", ""))
+                      for run in runs.values() if self.finished[run.name]["status"] == "failed"]
+            if failed:
+                self.progress(f"{figure.name}: skipped, its run(s) failed: "
+                              + "; ".join(f"{name}: {error}" for name, error in failed))
+                continue
+            self._make(figure)
+
+    def _make(self, figure: FigureSpec) -> None:
+        folder = self.out / figure.name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / FIGURE_ERROR).unlink(missing_ok=True)
+        context = FigureContext(figure, folder, self.scale, self.dataset, self.preset,
+                                {label: r.run_dir for label, r in self.plans[figure.name].items()},
+                                self.data_dir)
+        began = time.perf_counter()
+        try:
+            figure.make(context)
+            context.write_summary()
+        except Exception as error:  # one figure's fault must not stop the others
+            atomic_write_text(folder / FIGURE_ERROR, traceback.format_exc())
+            self.errors[figure.name] = f"{type(error).__name__}: {error}"
+            self.progress(f"{figure.name}: post-processing failed: {type(error).__name__}: "
+                          f"{error} (traceback in {folder / FIGURE_ERROR})")
+            return
+        self.contexts[figure.name] = context
+        self.seconds[figure.name] = time.perf_counter() - began
+        self.progress(f"{figure.name}: {len(set(context.written))} files and summary.md "
+                      f"in {folder}")
 
 
 def record_timing(out: Path, row: list[object]) -> None:

@@ -10,8 +10,9 @@ the ``initial_test``, ``epoch`` and ``repeated_tests`` events, from ``time.proce
 have their CPU time, which other processes on a shared machine inflate less; where it is known
 it is the run's compute, else the wall time is. The wall time of ``reproduce all`` on a number
 of workers is then estimated by scheduling the runs' compute longest first, as ``reproduce``
-hands them out (:func:`segdend.experiments.reproduce.longest_first`), plus each figure's
-post-processing.
+hands them out (:func:`segdend.experiments.reproduce.longest_first`), with each figure's
+post-processing starting, in the main process, as soon as its runs are done
+(:func:`reproduction_wall_time`).
 """
 
 from __future__ import annotations
@@ -168,6 +169,8 @@ class Job:
 
     compute: float | None
     quiet_seconds: float | None
+    runs: tuple[str, ...] = ()
+    """The names of the runs it finishes."""
 
 
 def _sum_or_none(values: list[float | None]) -> float | None:
@@ -188,7 +191,8 @@ def _jobs(timings: list[RunTime], chains: dict[str, tuple[str, int]]) -> list[Jo
         if t.name in chains and chains[t.name][0] in by_name:
             parts.append(by_name[chains[t.name][0]])
         jobs.append(Job(_sum_or_none([p.compute for p in parts]),
-                        _sum_or_none([p.quiet_seconds for p in parts])))
+                        _sum_or_none([p.quiet_seconds for p in parts]),
+                        tuple(p.name for p in parts)))
     return jobs
 
 
@@ -201,6 +205,74 @@ def longest_first_makespan(durations: list[float], workers: int) -> float:
     for duration in sorted(durations, reverse=True):
         heapq.heapreplace(free, free[0] + duration)
     return max(free)
+
+
+def reproduction_wall_time(jobs: list[tuple[float, tuple[str, ...]]],
+                           figures: list[tuple[float, tuple[str, ...]]],
+                           workers: int, cores: int) -> float:
+    """Wall time of ``reproduce``: jobs on a pool, each figure made as soon as its runs are done.
+
+    The jobs go, longest first, to ``workers`` worker processes (each to the worker that frees
+    first); the main process makes the figures one at a time, each once every job holding one
+    of its runs has finished (a figure without runs at once; a figure whose runs are not among
+    the jobs after all of them). The processes share ``cores`` cores equally: with more of them
+    busy than cores, each runs at cores / busy of its speed, so the post-processing made while
+    both workers train slows them down.
+
+    Parameters
+    ----------
+    jobs : list of (seconds, run names)
+        What each job costs on a core of its own, and the runs it finishes.
+    figures : list of (seconds, run names)
+        Each figure's post-processing time and the runs it needs, in the order ``reproduce``
+        makes the figures that become ready together.
+    workers, cores : int
+        Worker processes and the cores they (and the main process) share.
+
+    Returns
+    -------
+    float
+        When the last job or figure finishes (seconds).
+    """
+    queue = sorted(jobs, key=lambda job: -job[0])
+    known = {name for _, names in jobs for name in names}
+    running: list[list] = []  # [remaining seconds, run names]
+    done: set[str] = set()
+    waiting = list(figures)
+    making: list[float] = []  # [remaining seconds] of the figure the main process makes
+    ready: list[float] = []
+    now = 0.0
+
+    def release(finished_all: bool) -> None:
+        for figure in list(waiting):
+            seconds, names = figure
+            if all(n in done for n in names) or (finished_all and not set(names) <= known):
+                waiting.remove(figure)
+                ready.append(seconds)
+
+    release(finished_all=not queue)
+    while True:
+        while queue and len(running) < max(workers, 1):
+            seconds, names = queue.pop(0)
+            running.append([seconds, names])
+        if not making and ready:
+            making = [ready.pop(0)]
+        busy = len(running) + len(making)
+        if busy == 0:
+            return now
+        speed = min(1.0, cores / busy)
+        step = min([job[0] for job in running] + making) / speed
+        now += step
+        for job in running:
+            job[0] -= step * speed
+        if making:
+            making[0] -= step * speed
+            if making[0] <= 1e-9:
+                making = []
+        for job in [job for job in running if job[0] <= 1e-9]:
+            running.remove(job)
+            done.update(job[1])
+        release(finished_all=not queue and not running)
 
 
 def post_processing_seconds(summaries: Summaries) -> dict[str, float]:
@@ -259,7 +331,16 @@ def time_section(folder: Path, summaries: Summaries) -> list[str]:
     quiet = [job.quiet_seconds for job in jobs if job.quiet_seconds is not None]
     with_cpu = sum(t.cpu_seconds is not None for t in timings)
     post = post_processing_seconds(summaries)
-    estimate = longest_first_makespan(measured, WORKERS) + sum(post.values())
+    runs_of: dict[str, list[str]] = {}
+    for name, figures in needed.items():
+        for figure in figures:
+            runs_of.setdefault(figure, []).append(name)
+    made = [(post[f], tuple(runs_of.get(f, []))) for f in FIGURES if f in post]
+    estimate = reproduction_wall_time([(job.compute, job.runs) for job in jobs
+                                       if job.compute is not None], made, WORKERS, WORKERS)
+    quiet_estimate = reproduction_wall_time([(job.quiet_seconds, job.runs) for job in jobs
+                                             if job.quiet_seconds is not None], made,
+                                            WORKERS, WORKERS)
     tested = [t for t in timings if t.test_seconds is not None and t.epochs_seconds]
     share = ""
     if tested:
@@ -285,14 +366,15 @@ def time_section(folder: Path, summaries: Summaries) -> list[str]:
         + f" Scheduled longest first on {WORKERS} workers, as `reproduce` hands them out "
         "(a shorter run and its continuation as one job), they take "
         f"{fmt_seconds(longest_first_makespan(measured, WORKERS))}; with the post-processing "
-        f"of the {len(post)} figures made ({fmt_seconds(sum(post.values()))}) the estimate is "
-        f"**{fmt_seconds(estimate)}**, {verdict}"
+        f"of the {len(post)} figures made ({fmt_seconds(sum(post.values()))}), each begun as "
+        "soon as its runs are done and sharing the cores with the runs still training "
+        f"(`reproduction_wall_time`), the estimate is **{fmt_seconds(estimate)}**, {verdict}"
         + share + " Wall times are those of this project's shared 2-core machine, two runs at "
         "a time and beside other work, so they are upper bounds for an idle machine; "
         f"{with_cpu} run(s) also record their CPU time, which the estimate uses for them."
         + (f" Were every epoch of a run as fast as the fastest tenth of its epochs (a machine "
            f"less shared), the same schedule would take "
-           f"{fmt_seconds(longest_first_makespan(quiet, WORKERS) + sum(post.values()))} with "
-           "the post-processing: a projection, not a measurement." if quiet else ""), ""]
+           f"{fmt_seconds(quiet_estimate)} with the post-processing: a projection, not a "
+           "measurement." if quiet else ""), ""]
     return lines
 
