@@ -290,3 +290,45 @@ def test_a_figure_whose_post_processing_fails_does_not_stop_the_others(tmp_path,
     assert not (tmp_path / "figA" / "figure_error.txt").exists()
     rows = (tmp_path / "timings.csv").read_text().splitlines()
     assert rows[-1].split(",")[2] == "figA"  # the invocation is still recorded
+
+
+def test_an_interrupted_reproduction_keeps_its_row_in_timings(tmp_path, monkeypatch):
+    """Stopped after its first figure, the call still records its wall time and what it made."""
+    module, _, log = _two_figure_reproduction(monkeypatch)
+
+    def interrupted(runs, on_result):
+        on_result({"name": runs[0].name, "status": "done"})
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        module.reproduce("all", "quick", out=tmp_path, execute=interrupted,
+                         progress=lambda m: None)
+    (row,) = list(csv.DictReader((tmp_path / "timings.csv").open()))
+    assert row["target"] == "all (interrupted)"
+    assert log == [("make", row["figures"])] and row["runs_trained"] == "1"
+    assert float(row["wall_seconds"]) >= 0
+
+
+def test_sigterm_stops_reproduce_like_ctrl_c(tmp_path):
+    """``kill`` of the process group: exit 130 and a timings.csv row marked interrupted."""
+    import signal
+    import sys
+    import time
+
+    from .conftest import FIXTURE_DIR
+
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "segdend", "reproduce", "fig3", "--out", str(out), "--workers",
+         "1", "--data-dir", str(FIXTURE_DIR), "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list(out.glob("runs/*/metrics.csv")) and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    (row,) = list(csv.DictReader((out / "timings.csv").open()))
+    assert row["target"] == "fig3 (interrupted)" and row["figures"] == ""

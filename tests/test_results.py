@@ -610,3 +610,28 @@ def test_a_run_elsewhere_with_the_same_settings_counts_as_one_more_seed(tmp_path
     assert "| 784-500-10 | 0 | not yet run |" in text
     alone = "\n".join(seeds_section(seeds, str))
     assert "| 784-10 | 2 | 8.17 |" in alone and "seed 0" not in alone  # 8.175
+
+
+def test_end_to_end_time_sums_an_interrupted_reproduce_all_and_its_resumption():
+    from segdend.results.reading import FIGURES, end_to_end_seconds
+
+    every = " ".join(FIGURES)
+
+    def row(target, figures, trained, wall, failed=0):
+        return {"target": target, "figures": figures, "runs_trained": str(trained),
+                "runs_failed": str(failed), "wall_seconds": str(wall)}
+
+    fig6_alone = row("fig6", "fig6", 3, 100.0)
+    first = row("all (interrupted)", "fig4 fig5s1", 9, 7000.0)
+    second = row("all", every, 7, 5000.0)
+    assert end_to_end_seconds([fig6_alone, first, second], 16) == (12000.0, 2)
+    # without the interrupted call the runs were not all trained here: no end-to-end record
+    assert end_to_end_seconds([fig6_alone, second], 16) is None
+    # a later call that only remade the figures neither counts nor hides the record
+    remake = row("all", every, 0, 300.0)
+    assert end_to_end_seconds([first, second, remake], 16) == (12000.0, 2)
+    assert end_to_end_seconds([remake], 16) is None
+    # a failed run, or a figure missing, is not a whole reproduction
+    assert end_to_end_seconds([row("all", every, 16, 9.0, failed=1)], 16) is None
+    assert end_to_end_seconds([row("all", "fig3", 16, 9.0)], 16) is None
+    assert end_to_end_seconds([row("all", every, 16, 9000.0)], 16) == (9000.0, 1)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import csv
 import shlex
+import signal
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -272,6 +274,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM handler: stop as Ctrl-C does (``KeyboardInterrupt``), so that cleanup runs."""
+    raise KeyboardInterrupt
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """segdend reproduce FIGURE: the runs, source-data CSVs, PNGs and summary of a figure."""
     from segdend import sweep
@@ -287,10 +294,15 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
         def execute(runs, on_result):
             return sweep.run_dask(runs, client, data_dir, progress, on_result)
+    # a killed reproduction (SIGTERM) keeps its row in timings.csv, as one stopped by Ctrl-C
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
         folders = reproduce(args.figure, args.scale, workers, args.out, args.dataset,
                             args.preset, args.data_dir, progress=progress, execute=execute)
     finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
         if client is not None:
             client.close()
         if cluster is not None:

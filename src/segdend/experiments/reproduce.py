@@ -10,8 +10,8 @@ never waits for unrelated runs (nor is lost with them), and its post-processing 
 training of the others. A figure whose post-processing fails leaves its traceback in
 ``OUT/<figure>/figure_error.txt``; the other figures are still made.
 Every invocation appends a row to ``OUT/timings.csv`` (when it started, what it made, how many
-runs it trained and reused, its wall time), and each figure's summary.json gets that invocation's
-timing.
+runs it trained and reused, its wall time), an interrupted one too (its target marked
+``(interrupted)``), and each figure's summary.json gets that invocation's timing.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ RUNS_FOLDER = "runs"
 MANIFEST = "reproduction.json"
 FIGURE_ERROR = "figure_error.txt"
 TIMINGS = "timings.csv"
+INTERRUPTED = "(interrupted)"
+"""Appended to the ``target`` of an interrupted invocation's row in ``timings.csv``."""
 TIMINGS_HEADER = ("started", "target", "figures", "runs_trained", "runs_reused", "runs_failed",
                   "workers", "wall_seconds")
 
@@ -211,8 +213,18 @@ def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
                              progress=progress, on_result=on_result)
     maker = _FigureMaker(figures, plans, out, scale, dataset, preset, data_dir, progress)
     maker.make_ready()  # the figures without runs (Fig 4)
-    results = flatten_results(execute(longest_first(chain_extensions(list(unique.values()))),
-                                      maker.add_result))
+    try:
+        results = flatten_results(execute(longest_first(chain_extensions(list(unique.values()))),
+                                          maker.add_result))
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM from the command line: keep the record
+        so_far = list(maker.finished.values())
+        record_timing(out, [started, f"{target} {INTERRUPTED}",
+                            " ".join(f.name for f in figures if f.name in maker.contexts),
+                            sum(r["status"] == "done" for r in so_far),
+                            sum(r["status"] == "skipped" for r in so_far),
+                            sum(r["status"] == "failed" for r in so_far), workers,
+                            f"{time.perf_counter() - began:.3f}"])
+        raise
     for result in results:  # an executor that reported nothing as it went
         maker.finished.setdefault(result["name"], result)
     for name in unique:

@@ -49,6 +49,7 @@ from segdend.results.claims import (
 from segdend.results.formatting import NOT_RUN
 from segdend.results.reading import (
     FIGURES,
+    end_to_end_seconds,
     figure_wall_seconds,
     load_summaries,
     read_json,
@@ -83,6 +84,7 @@ __all__ = [
     "build_results",
     "claim_verdict",
     "compare",
+    "end_to_end_seconds",
     "figure_wall_seconds",
     "load_summaries",
     "lower",

@@ -133,6 +133,46 @@ def figure_wall_seconds(timings: list[dict[str, str]], figure: str) -> float | N
     return sum(known) if known else None
 
 
+
+def end_to_end_seconds(timings: list[dict[str, str]], runs: int) -> tuple[float, int] | None:
+    """The measured wall time of a whole ``segdend reproduce all``, if ``timings.csv`` has one.
+
+    That is the last invocation of ``all`` that made every figure with no run failed, together
+    with the interrupted invocations of ``all`` just before it (each resumed where the last one
+    stopped), provided these trained every one of the reproduction's ``runs`` between them (a
+    call that found the runs already trained only remade the figures; an earlier record then
+    still counts).
+
+    Parameters
+    ----------
+    timings : list of dict
+        Rows of :func:`read_timings`, oldest first.
+    runs : int
+        How many runs ``reproduce all`` needs at the folder's scale.
+
+    Returns
+    -------
+    tuple of (float, int) or None
+        (summed ``wall_seconds``, number of invocations), or None if there is no such record.
+    """
+    from segdend.experiments.reproduce import INTERRUPTED
+
+    for last in range(len(timings) - 1, -1, -1):
+        row = timings[last]
+        if (row.get("target") != "all" or not set(FIGURES) <= set(row.get("figures", "").split())
+                or parse_number(row.get("runs_failed", "")) != 0):
+            continue
+        first = last
+        while first > 0 and timings[first - 1].get("target") == f"all {INTERRUPTED}":
+            first -= 1
+        chain = timings[first:last + 1]
+        trained = sum(parse_number(r.get("runs_trained", "")) or 0 for r in chain)
+        walls = [parse_number(r.get("wall_seconds", "")) for r in chain]
+        if trained < runs or any(w is None for w in walls):
+            continue  # e.g. a call that only remade the figures: an earlier one may qualify
+        return float(sum(w for w in walls if w is not None)), len(chain)
+    return None
+
 def run_final(run_dir: Path) -> dict[str, Any] | None:
     """A committed run's final numbers (needs no ``params.npz``).
 
