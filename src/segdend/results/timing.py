@@ -10,7 +10,7 @@ the ``initial_test``, ``epoch`` and ``repeated_tests`` events, from ``time.proce
 have their CPU time, which other processes on a shared machine inflate less; where it is known
 it is the run's compute, else the wall time is. The wall time of ``reproduce all`` on a number
 of workers is then estimated by scheduling the runs' compute longest first, as ``reproduce``
-hands them out (:func:`segdend.experiments.reproduce.longest_first`), with each figure's
+hands them out (``segdend.experiments.reproduce.longest_first``), with each figure's
 post-processing starting, in the main process, as soon as its runs are done
 (:func:`reproduction_wall_time`).
 """
