@@ -360,7 +360,7 @@ def time_section(folder: Path, summaries: Summaries) -> list[str]:
     if complete:
         verdict = ("within" if estimate <= GOAL_SECONDS else "above") + " the goal of 4 h."
     else:
-        verdict = (f"counting only the {len(measured)} runs measured so far: a lower bound, "
+        verdict = (f"counting only the {len(runs_measured)} runs measured so far: a lower bound, "
                    + ("already above" if estimate > GOAL_SECONDS else "not yet comparable with")
                    + " the goal of 4 h.")
     measured_whole = end_to_end_seconds(read_timings(folder), len(timings))
