@@ -309,8 +309,10 @@ def test_an_interrupted_reproduction_keeps_its_row_in_timings(tmp_path, monkeypa
     assert float(row["wall_seconds"]) >= 0
 
 
-def test_sigterm_stops_reproduce_like_ctrl_c(tmp_path):
-    """``kill`` of the process group: exit 130 and a timings.csv row marked interrupted."""
+@pytest.mark.parametrize("whole_group", [True, False], ids=["process-group", "main-process"])
+def test_sigterm_stops_reproduce_like_ctrl_c(tmp_path, whole_group):
+    """``kill`` of the process group, or of the main process alone (its workers are stopped,
+    not waited for): exit 130, a timings.csv row marked interrupted, and the run unfinished."""
     import signal
     import sys
     import time
@@ -326,9 +328,11 @@ def test_sigterm_stops_reproduce_like_ctrl_c(tmp_path):
     while not list(out.glob("runs/*/metrics.csv")) and time.monotonic() < deadline:
         assert process.poll() is None, process.stderr.read()
         time.sleep(0.5)
-    os.killpg(process.pid, signal.SIGTERM)
+    (os.killpg if whole_group else os.kill)(process.pid, signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
     (row,) = list(csv.DictReader((out / "timings.csv").open()))
     assert row["target"] == "fig3 (interrupted)" and row["figures"] == ""
+    # waiting for the worker would have let it finish its run (params.npz is written last)
+    assert not list(out.glob("runs/*/params.npz"))

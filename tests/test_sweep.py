@@ -203,3 +203,25 @@ def test_fuzz_the_sweep_loader(tree):
             assert "\n" not in str(error)
             return
         assert runs and all(r.name for r in runs)
+
+
+def test_sigterm_to_the_main_process_stops_the_workers(tmp_path):
+    """``kill PID`` of ``segdend sweep``: exit 130 at once, its runs left to resume (a worker
+    allowed to go on would finish its run and write params.npz)."""
+    study = _write(tmp_path, SWEEP.replace('"rate"', '"spiking"').replace(
+        '"train.examples" = 200', '"train.examples" = 3000').replace(
+        '["random", "sparse"]', '["random"]').replace("[0, 1]", "[0]"))
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "segdend", "sweep", str(study), "--out", str(out), "--workers",
+         "1", "--data-dir", str(FIXTURE_DIR), "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list(out.glob("*/metrics.csv")) and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert not list(out.glob("*/params.npz"))

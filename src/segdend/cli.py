@@ -8,6 +8,7 @@ diverging run exits with status 3. No traceback is shown for either.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import shlex
 import signal
@@ -262,11 +263,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                f"-> {path} (plot: {path.with_suffix('.png')})")
         return 0
     _print(f"sweep: {len(runs)} runs in {out}")
-    results = sweep.run_sweep(words[0], workers=args.workers, out=args.out,
-                              scheduler=args.scheduler, cluster=args.cluster,
-                              cluster_options=_cluster_options(args.cluster_option),
-                              data_dir=args.data_dir,
-                              progress=None if args.quiet else _print)
+    with _sigterm_as_ctrl_c():
+        results = sweep.run_sweep(words[0], workers=args.workers, out=args.out,
+                                  scheduler=args.scheduler, cluster=args.cluster,
+                                  cluster_options=_cluster_options(args.cluster_option),
+                                  data_dir=args.data_dir,
+                                  progress=None if args.quiet else _print)
     failed = [r for r in results if r["status"] == "failed"]
     done = sum(r["status"] == "done" for r in results)
     skipped = sum(r["status"] == "skipped" for r in results)
@@ -277,6 +279,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def _interrupt(signum: int, frame: object) -> None:
     """SIGTERM handler: stop as Ctrl-C does (``KeyboardInterrupt``), so that cleanup runs."""
     raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c():
+    """SIGTERM (``kill``) stops the block as Ctrl-C does: its cleanup runs (the worker processes
+    are stopped, a reproduction's row goes into timings.csv). Only the main thread can do this."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
@@ -294,15 +310,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
         def execute(runs, on_result):
             return sweep.run_dask(runs, client, data_dir, progress, on_result)
-    # a killed reproduction (SIGTERM) keeps its row in timings.csv, as one stopped by Ctrl-C
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
-        folders = reproduce(args.figure, args.scale, workers, args.out, args.dataset,
-                            args.preset, args.data_dir, progress=progress, execute=execute)
+        with _sigterm_as_ctrl_c():
+            folders = reproduce(args.figure, args.scale, workers, args.out, args.dataset,
+                                args.preset, args.data_dir, progress=progress, execute=execute)
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
         if client is not None:
             client.close()
         if cluster is not None:

@@ -303,25 +303,29 @@ def run_local(runs: list[SweepRun], workers: int, data_dir: str | None = None,
                                                     mp_context=context) as pool:
             futures = {pool.submit(execute_run, run, data_dir): run for run in pending}
             waiting = set(futures)
-            while waiting:
-                done, waiting = concurrent.futures.wait(
-                    waiting, timeout=heartbeat_seconds,
-                    return_when=concurrent.futures.FIRST_COMPLETED)
-                if not done:
-                    summary = running_summary([futures[f] for f in waiting])
-                    if summary:
-                        progress(summary)
-                for future in done:
-                    run = futures[future]
-                    try:
-                        result = future.result()
-                    except concurrent.futures.process.BrokenProcessPool:
-                        crashed.append(run)
-                        continue
-                    results[run.name] = result
-                    report_result(result, progress)
-                    if on_result is not None:
-                        on_result(result)
+            try:
+                while waiting:
+                    done, waiting = concurrent.futures.wait(
+                        waiting, timeout=heartbeat_seconds,
+                        return_when=concurrent.futures.FIRST_COMPLETED)
+                    if not done:
+                        summary = running_summary([futures[f] for f in waiting])
+                        if summary:
+                            progress(summary)
+                    for future in done:
+                        run = futures[future]
+                        try:
+                            result = future.result()
+                        except concurrent.futures.process.BrokenProcessPool:
+                            crashed.append(run)
+                            continue
+                        results[run.name] = result
+                        report_result(result, progress)
+                        if on_result is not None:
+                            on_result(result)
+            except BaseException:  # Ctrl-C, or SIGTERM to this process alone: do not wait
+                stop_workers(pool)
+                raise
         if crashed:
             progress(f"a worker died; retrying {len(crashed)} run(s) (attempt {attempt + 2})")
         pending = crashed
@@ -329,6 +333,23 @@ def run_local(runs: list[SweepRun], workers: int, data_dir: str | None = None,
         results[run.name] = {"name": run.name, "status": "failed",
                              "error": "its worker died repeatedly"}
     return [results[r.name] for r in runs]
+
+
+def stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """End a pool's worker processes now, and drop the runs not yet started.
+
+    Leaving the pool's ``with`` block would otherwise wait for the runs under way, for hours
+    when only this process was told to stop (``kill PID``; Ctrl-C in a terminal reaches the
+    workers too). A stopped run resumes from its last checkpoint the next time.
+    """
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)  # (it forgets its processes)
+    for process in processes:
+        process.terminate()
 
 
 def running_summary(runs: list[SweepRun]) -> str:
