@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import os
 import shlex
 import signal
 import statistics
@@ -352,6 +353,16 @@ def cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """segdend compare FIRST SECOND: two reproductions (or runs), number by number."""
+    from segdend.results import compare_folders
+
+    comparison = compare_folders(args.first, args.second, rtol=args.rtol)
+    for line in comparison.lines(str(args.first), str(args.second)):
+        _print(line)
+    return 0 if comparison.identical else 1
+
+
 def cmd_import_original(args: argparse.Namespace) -> int:
     """segdend import-original FOLDER --run-dir RUN: a simulation folder of the authors' code."""
     from segdend.original import import_original
@@ -489,6 +500,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help="Markdown file (default RESULTS.md beside RESULTS_DIR)")
     results.set_defaults(handler=cmd_results)
 
+    compare = sub.add_parser(
+        "compare", help="compare two reproductions or runs number by number",
+        description="Compares the source-data CSVs, summary.json numbers, configs and the runs' "
+                    "metrics and tests of two folders written by segdend (a fresh reproduction "
+                    "and results/mnist-full, say), leaving out what measures time. Exits 1 if "
+                    "a file differs or none could be compared.")
+    compare.add_argument("first", type=Path, metavar="FIRST")
+    compare.add_argument("second", type=Path, metavar="SECOND")
+    compare.add_argument("--rtol", type=float, default=0.0,
+                         help="relative tolerance for numbers (default 0: the same digits)")
+    compare.set_defaults(handler=cmd_compare)
+
     import_original = sub.add_parser(
         "import-original", help="turn a simulation folder of the authors' code into a run")
     import_original.add_argument("folder", type=Path, help="their simulation folder")
@@ -541,3 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(_interrupted_message(args), file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a reader that closed it (``| head``)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that Python's exit flush does not fail too
+        return 1

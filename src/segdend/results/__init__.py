@@ -28,6 +28,8 @@ The modules, one job each:
 - :mod:`~segdend.results.claims` — the paper's qualitative claims and their checks (holds,
   partly, does not hold);
 - :mod:`~segdend.results.sweeps` — the sections of the ``seeds`` and ``depth`` sweeps;
+- :mod:`~segdend.results.compare` — two reproductions compared number by number
+  (``segdend compare``), times left out;
 - :mod:`~segdend.results.builder` — the document: :class:`Builder`, :func:`build_results`,
   :func:`write_results`.
 """
@@ -46,6 +48,7 @@ from segdend.results.claims import (
     no_worse,
     not_significantly_worse,
 )
+from segdend.results.compare import Comparison, compare_folders
 from segdend.results.formatting import NOT_RUN
 from segdend.results.reading import (
     FIGURES,
@@ -81,9 +84,11 @@ __all__ = [
     "Builder",
     "Check",
     "Claim",
+    "Comparison",
     "build_results",
     "claim_verdict",
     "compare",
+    "compare_folders",
     "end_to_end_seconds",
     "figure_wall_seconds",
     "load_summaries",
