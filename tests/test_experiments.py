@@ -4,6 +4,7 @@ figure plans, the report, and the command line's errors."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import numpy as np
 import pytest
@@ -171,8 +172,19 @@ def test_running_summary_reports_epochs_and_latest_error(tmp_path, small_mnist):
     trainer.train()
     run = SweepRun("r", {"train.epochs": 3}, tmp_path / "r")
     last = (tmp_path / "r" / "metrics.csv").read_text().splitlines()[-1].split(",")
-    assert running_summary([run]) == f"under way: r 1/3 ({float(last[1]):.2f} %)"
-    assert running_summary([SweepRun("x", {}, tmp_path / "missing")]) == ""
-    # a job training its shorter run first reports that run
-    job = SweepRun("long", {"train.epochs": 3}, tmp_path / "missing", extends=run)
-    assert running_summary([job]) == f"under way: r 1/3 ({float(last[1]):.2f} %)"
+    # not locked: the run waits for a worker, though it has epochs from an earlier call
+    assert running_summary([run]) == "1 waiting for a worker"
+    worker = subprocess.Popen(["sleep", "60"])  # another live process holds the lock
+    try:
+        (tmp_path / "r" / ".lock").write_text(str(worker.pid))
+        under_way = f"under way: r 1/3 ({float(last[1]):.2f} %)"
+        assert running_summary([run]) == under_way
+        queued = SweepRun("x", {}, tmp_path / "missing")
+        assert running_summary([run, queued]) == under_way + "; 1 waiting for a worker"
+        # a job training its shorter run first reports that run
+        job = SweepRun("long", {"train.epochs": 3}, tmp_path / "missing", extends=run)
+        assert running_summary([job]) == under_way
+    finally:
+        worker.kill()
+        worker.wait()
+    assert running_summary([run]) == "1 waiting for a worker"  # its holder is gone

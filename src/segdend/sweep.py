@@ -354,9 +354,18 @@ def stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
 
 def running_summary(runs: list[SweepRun]) -> str:
     """One line on the runs under way: epochs done and the latest test error of each (a job's
-    shorter run, which it trains first, included)."""
+    shorter run, which it trains first, included), then how many jobs wait for a worker.
+
+    A run is under way while a live process other than this one holds its lock
+    (:func:`segdend.runs.lock_holder`); the other jobs are counted as waiting.
+    """
+    from segdend.runs import lock_holder
+
     parts = []
-    for run in [r for job in runs for r in (job.extends, job) if r is not None]:
+    active = [r for job in runs for r in (job.extends, job)
+              if r is not None and lock_holder(r.run_dir) is not None]
+    waiting = sum(not any(r is job or r is job.extends for r in active) for job in runs)
+    for run in active:
         path = run.run_dir / "metrics.csv"
         if not path.is_file():
             continue
@@ -367,7 +376,10 @@ def running_summary(runs: list[SweepRun]) -> str:
             continue
         if last.get("epoch") not in (None, ""):
             parts.append(f"{run.name} {last['epoch']}/{epochs} ({float(last['test_error']):.2f} %)")
-    return ("under way: " + "; ".join(parts)) if parts else ""
+    line = ("under way: " + "; ".join(parts)) if parts else ""
+    if waiting:
+        line += ("; " if line else "") + f"{waiting} waiting for a worker"
+    return line
 
 
 def run_dask(runs: list[SweepRun], client, data_dir: str | None = None,
