@@ -76,6 +76,8 @@ def test_files_on_one_side_are_listed_not_failed(tmp_path):
     assert comparison.only_in_first == ["fig7/Fig_6B_errors.csv", "fig7/summary.json"]
     assert "only in A (2 files): fig7/Fig_6B_errors.csv, fig7/summary.json" in \
         comparison.lines("A", "B")
+    (first / "fig7" / "summary.json").unlink()
+    assert "only in A (1 file): fig7/Fig_6B_errors.csv" in compare_folders(first, second).lines("A")
 
 
 def test_cli_exit_status_and_one_line_errors(tmp_path, capsys):

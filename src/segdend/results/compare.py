@@ -65,7 +65,8 @@ class Comparison:
         for label, names in ((first, self.only_in_first), (second, self.only_in_second)):
             if names:
                 shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
-                lines.append(f"only in {label} ({len(names)} files): {shown}")
+                files = "1 file" if len(names) == 1 else f"{len(names)} files"
+                lines.append(f"only in {label} ({files}): {shown}")
         return lines
 
 
