@@ -14,6 +14,7 @@ is compared where it overlaps the other folder, and the files found on one side 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import tomllib
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from segdend.csvio import open_csv, plain_name
+from segdend.csvio import plain_name, read_text
 from segdend.errors import DataError
 
 TIME_FIELDS = frozenset({"seconds", "cpu_seconds", "wall_seconds", "figure_seconds",
@@ -216,7 +217,6 @@ def _cell(row: list[str], index: int) -> str:
 def _read_csv(path: Path) -> list[list[str]]:
     """All rows of a CSV (gzip-compressed or not), header first."""
     try:
-        with open_csv(path) as handle:
-            return list(csv.reader(handle))
-    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as error:
+        return list(csv.reader(io.StringIO(read_text(path))))
+    except csv.Error as error:
         raise DataError(f"'{path}' is unreadable: {error}") from None
