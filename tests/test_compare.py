@@ -109,3 +109,24 @@ def test_output_into_a_closed_pipe_is_no_traceback(tmp_path):
                             "| head -1", shell=True, capture_output=True, text=True, check=False)
     assert result.stdout.startswith("compared 2004 files: 4 identical, 2000 differ")
     assert "Traceback" not in result.stderr, result.stderr
+
+
+def test_run_configs_are_compared_with_their_defaults_filled_in(tmp_path):
+    """A config.toml written before a key existed (here record.voltage_every, added with the
+    training-voltage recorder) is the same configuration as one that writes the key at its
+    default; a changed value still differs."""
+    from segdend.config import build_config, dump_toml
+
+    first = _reproduction(tmp_path / "a")
+    second = _reproduction(tmp_path / "b")
+    full = dump_toml(build_config(settings={"model.hidden": [500]}))
+    assert "voltage_every = 1" in full
+    older = "".join(line for line in full.splitlines(keepends=True)
+                    if not line.startswith(("voltage_every", "voltages", "voltage_examples")))
+    (first / "runs" / "hidden-500" / "config.toml").write_text(older)
+    (second / "runs" / "hidden-500" / "config.toml").write_text(full)
+    assert compare_folders(first, second).identical
+    (second / "runs" / "hidden-500" / "config.toml").write_text(
+        full.replace("voltage_every = 1", "voltage_every = 5"))
+    assert compare_folders(first, second).differences == {
+        "runs/hidden-500/config.toml": "record.voltage_every: 1 vs 5"}

@@ -30,6 +30,8 @@ TIME_FIELDS = frozenset({"seconds", "cpu_seconds", "wall_seconds", "figure_secon
 """CSV columns and JSON/TOML keys that measure time (or when): never compared."""
 SKIPPED_FILES = frozenset({"timings.csv"})
 COMPARED_SUFFIXES = (".csv", ".csv.gz", ".json", ".toml")
+RUN_CONFIG = "config.toml"
+"""A run's resolved configuration: compared with the defaults of keys it lacks filled in."""
 
 
 @dataclass
@@ -119,9 +121,25 @@ def _comparable_files(folder: Path) -> dict[str, Path]:
 
 def _compare_file(first: Path, second: Path, rtol: float) -> str | None:
     """The first difference between two files of the same kind, in words; None if none."""
+    if first.name == RUN_CONFIG:
+        return _first_difference(_load_run_config(first), _load_run_config(second), "", rtol)
     if first.name.endswith((".json", ".toml")):
         return _first_difference(_load_tree(first), _load_tree(second), "", rtol)
     return _compare_csv(first, second, rtol)
+
+
+def _load_run_config(path: Path) -> Any:
+    """A run's ``config.toml`` resolved, defaults filled in: a key that a later segdend writes
+    out at its default (such as ``record.voltage_every``) is the same configuration as that key
+    absent from a run written before it existed. A file this segdend cannot read as a config
+    is compared as it is written."""
+    from segdend.config import load_config
+    from segdend.errors import ConfigError
+
+    try:
+        return load_config(path).model_dump(mode="json")
+    except ConfigError:
+        return _load_tree(path)
 
 
 def _load_tree(path: Path) -> Any:
