@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from segdend.csvio import plain_name, read_text
-from segdend.errors import DataError
+from segdend.errors import ConfigError, DataError
 
 TIME_FIELDS = frozenset({"seconds", "cpu_seconds", "wall_seconds", "figure_seconds",
                          "train_seconds", "started", "time", "timing"})
@@ -134,7 +134,6 @@ def _load_run_config(path: Path) -> Any:
     absent from a run written before it existed. A file this segdend cannot read as a config
     is compared as it is written."""
     from segdend.config import load_config
-    from segdend.errors import ConfigError
 
     try:
         return load_config(path).model_dump(mode="json")
