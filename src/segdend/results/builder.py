@@ -230,8 +230,10 @@ class Builder:
             own = summary.get("timing", {}).get("figure_seconds")
             training = (fmt_seconds(train) if networks else
                         "no runs" if networks == [] else "not recorded")
-            lines += [f"Wall time of the `segdend reproduce` calls that made it (timings.csv, "
-                      f"summed): {fmt_seconds(figure_wall_seconds(timings, figure))}, of which "
+            lines += [f"Wall time of the `segdend reproduce` calls that made it, with the "
+                      f"interrupted calls they resumed (timings.csv, summed; a call of "
+                      f"`reproduce all` counts whole): "
+                      f"{fmt_seconds(figure_wall_seconds(timings, figure))}, of which "
                       f"this figure's last post-processing {fmt_seconds(own)}; training and "
                       f"per-epoch tests of its runs (metrics.csv, summed): {training}. "
                       f"[summary.json]({self.link(folder / figure / 'summary.json')})", ""]

@@ -112,8 +112,10 @@ def read_timings(folder: Path) -> list[dict[str, str]]:
 
 def figure_wall_seconds(timings: list[dict[str, str]], figure: str) -> float | None:
     """Wall time that ``segdend reproduce`` spent on a figure: the sum over the invocations
-    that made it (an interrupted reproduction resumed by a later call counts both; a call that
-    only remade the figure from finished runs adds its post-processing).
+    that made it, each with the interrupted invocations of the same target just before it,
+    which it resumed (they trained some of the figure's runs but made no figure, or made
+    others); a call that only remade the figure from finished runs adds its post-processing.
+    Each invocation counts once.
 
     Parameters
     ----------
@@ -127,10 +129,38 @@ def figure_wall_seconds(timings: list[dict[str, str]], figure: str) -> float | N
     float or None
         The summed ``wall_seconds``; None if no invocation made the figure.
     """
-    seconds = [parse_number(row.get("wall_seconds", "")) for row in timings
-               if figure in row.get("figures", "").split()]
+    counted: set[int] = set()
+    for index, row in enumerate(timings):
+        if figure in row.get("figures", "").split():
+            counted.update(range(resumed_from(timings, index), index + 1))
+    seconds = [parse_number(timings[index].get("wall_seconds", "")) for index in sorted(counted)]
     known = [s for s in seconds if s is not None]
     return sum(known) if known else None
+
+
+def resumed_from(timings: list[dict[str, str]], index: int) -> int:
+    """The first of the interrupted invocations that the invocation at ``index`` resumed.
+
+    Parameters
+    ----------
+    timings : list of dict
+        Rows of :func:`read_timings`, oldest first.
+    index : int
+        The row of an invocation.
+
+    Returns
+    -------
+    int
+        The row of the earliest invocation in the unbroken run of interrupted invocations of
+        the same target just before ``index`` (``index`` itself if there is none).
+    """
+    from segdend.experiments.reproduce import INTERRUPTED
+
+    interrupted = f"{timings[index].get('target')} {INTERRUPTED}"
+    first = index
+    while first > 0 and timings[first - 1].get("target") == interrupted:
+        first -= 1
+    return first
 
 
 
@@ -155,17 +185,12 @@ def end_to_end_seconds(timings: list[dict[str, str]], runs: int) -> tuple[float,
     tuple of (float, int) or None
         (summed ``wall_seconds``, number of invocations), or None if there is no such record.
     """
-    from segdend.experiments.reproduce import INTERRUPTED
-
     for last in range(len(timings) - 1, -1, -1):
         row = timings[last]
         if (row.get("target") != "all" or not set(FIGURES) <= set(row.get("figures", "").split())
                 or parse_number(row.get("runs_failed", "")) != 0):
             continue
-        first = last
-        while first > 0 and timings[first - 1].get("target") == f"all {INTERRUPTED}":
-            first -= 1
-        chain = timings[first:last + 1]
+        chain = timings[resumed_from(timings, last):last + 1]
         trained = sum(parse_number(r.get("runs_trained", "")) or 0 for r in chain)
         walls = [parse_number(r.get("wall_seconds", "")) for r in chain]
         if trained < runs or any(w is None for w in walls):
