@@ -231,8 +231,8 @@ class Builder:
             training = (fmt_seconds(train) if networks else
                         "no runs" if networks == [] else "not recorded")
             lines += [f"Wall time of the `segdend reproduce` calls that made it, with the "
-                      f"interrupted calls they resumed (timings.csv, summed; a call of "
-                      f"`reproduce all` counts whole): "
+                      "interrupted calls they resumed (timings.csv, summed; a call of "
+                      "`reproduce all` counts whole): "
                       f"{fmt_seconds(figure_wall_seconds(timings, figure))}, of which "
                       f"this figure's last post-processing {fmt_seconds(own)}; training and "
                       f"per-epoch tests of its runs (metrics.csv, summed): {training}. "

@@ -163,7 +163,6 @@ def resumed_from(timings: list[dict[str, str]], index: int) -> int:
     return first
 
 
-
 def end_to_end_seconds(timings: list[dict[str, str]], runs: int) -> tuple[float, int] | None:
     """The measured wall time of a whole ``segdend reproduce all``, if ``timings.csv`` has one.
 
