@@ -220,3 +220,41 @@ def test_test_kernel_equals_the_general_phase(small_mnist, preset, hidden):
                                      general)
         assert np.abs(general).max() > 0.1
         np.testing.assert_allclose(fast, general, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize(("preset", "hidden", "overrides"), [
+    ("code", "[40, 20]", ()),
+    ("paper", "[40]", ()),
+    ("code", "[30]", ("model.feedback_signal=rates",)),
+    ("code", "[30]", ("model.feedback_bias=true",)),
+    ("code", "[]", ()),
+])
+def test_apical_test_kernel_is_bitwise_the_general_phase(small_mnist, preset, hidden, overrides):
+    """With apical input to the somata (g_A ≠ 0, Fig 9) test images run in their own kernel,
+    which must give exactly the potentials of the general phase kernel, bit for bit."""
+    from segdend import rng
+    from segdend.engines import inference
+    from segdend.engines.fast import _Packed
+
+    config = build_config(preset, overrides=[f"model.hidden={hidden}", "phases.test_length=120",
+                                             "model.apical_conductance=0.3", *overrides])
+    engine = FastEngine(config)
+    params = initialise(config, 784)
+    packed = _Packed(params)
+    flags = engine._flags(config, test=True)
+    assert inference.test_kernel_kind(flags, engine.consts) == "apical"
+    without_apical = build_config(preset, overrides=[f"model.hidden={hidden}",
+                                                     "phases.test_length=120", *overrides])
+    assert inference.test_kernel_kind(
+        FastEngine(without_apical)._flags(without_apical, test=True),
+        FastEngine(without_apical).consts) == "readout"
+    images = Dataset.scale(small_mnist.test_images[:6])
+    for e, image in enumerate(images):
+        key = np.uint64(rng.derive_key(5, e))
+        apical, general = np.zeros(packed.n_out), np.zeros(packed.n_out)
+        args = (image, key, packed.sizes, packed.pop_off, packed.w_off, packed.y_off, packed.WT,
+                packed.bias, packed.YT, packed.cbias, engine.kernel, engine.consts, flags, 120)
+        inference.test_image_apical(*args, apical)
+        inference.test_image_general(*args, general)
+        assert np.abs(general).max() > 0.1
+        assert np.array_equal(apical, general)

@@ -38,6 +38,9 @@ class Case:
     test_length: int = 250
     feedback: str = "random"
     """``model.feedback``: symmetric feedback re-sets Y after every example (Fig 8C/D)."""
+    apical_conductance: float = 0.0
+    """``model.apical_conductance`` g_A: above 0 the output's spikes reach the hidden somata, so
+    a test image steps every layer (Fig 9)."""
 
     @property
     def unit(self) -> str:
@@ -52,6 +55,8 @@ CASES = [
     Case("train-rate-784-500-10", "train", (500,), mode="rate"),
     Case("test-500ms-784-500-10", "test", (500,), test_length=500),
     Case("test-250ms-784-500-10", "test", (500,), test_length=250),
+    Case("test-250ms-784-500-100-10-apical", "test", (500, 100), test_length=250,
+         apical_conductance=0.05),
 ]
 
 #: Examples or images timed per engine: (quick, full).
@@ -69,7 +74,7 @@ def _config(case: Case, engine: str, n_examples: int):
     return build_config("code", overrides=[
         f"engine={engine}", f"model.hidden={list(case.hidden)}", f"model.mode={case.mode}",
         f"train.examples={max(n_examples, 1)}", f"phases.test_length={case.test_length}",
-        f"model.feedback={case.feedback}",
+        f"model.feedback={case.feedback}", f"model.apical_conductance={case.apical_conductance}",
     ])
 
 

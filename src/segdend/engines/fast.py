@@ -353,16 +353,18 @@ class FastEngine(Engine):
         images = np.ascontiguousarray(images, dtype=np.float64)
         flags = self._flags(self.config, test=True)
         length = self.config.phases.test_length
-        readout = inference.reads_out(flags, self.consts)
+        kind = inference.test_kernel_kind(flags, self.consts)
+        stepped = (inference.test_spiking_apical if kind == "apical"
+                   else inference.test_spiking_general)
 
         def run(batch: slice) -> None:
-            if readout:
+            if kind == "readout":
                 inference.test_spiking_readout(
                     images[batch], keys[batch], packed.sizes, packed.pop_off, packed.w_off,
                     packed.WT, packed.bias, self.consts, flags, length, out[batch],
                 )
             else:
-                inference.test_spiking_general(
+                stepped(
                     images[batch], keys[batch], packed.sizes, packed.pop_off, packed.w_off,
                     packed.y_off, packed.WT, packed.bias, packed.YT, packed.cbias, self.kernel,
                     self.consts, flags, length, out[batch],

@@ -20,17 +20,25 @@ training phase, and :func:`test_image_readout` runs it:
 The input and hidden layers' steps are those of :func:`segdend.engines.kernels.run_phase` in a
 test phase, in the same order and with the same floating-point operations; the output's window
 mean differs from stepping the output layer only by rounding (``tests/test_fast_engine.py``: to
-1e-12). Otherwise (g_A ≠ 0, rate input) :func:`test_image_general` runs ``run_phase``; the engine
-decides which in Python (:func:`reads_out`), so that only the kernel used is compiled. Both are
-tested against the reference engine.
+1e-12).
+
+When the hidden somata take apical input (g_A ≠ 0, Fig 9), the output's spikes feed back within
+the phase, so every layer is stepped: :func:`test_image_apical` does that with the same drives,
+state layout and key prefixes, and with the operations of ``run_phase`` in their order, so its
+potentials are bit for bit those of the general kernel. With rate input,
+:func:`test_image_general` runs ``run_phase`` itself. The engine decides which in Python
+(:func:`test_kernel_kind`), so that only the kernel used is compiled. All three are tested against
+the reference engine.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
-from segdend.engines.counters import derive_key2, extend_key
+from segdend.engines.counters import derive_key2, extend_key, uniform
 from segdend.engines.kernels import (
     C_DL,
     C_DL_M,
@@ -42,7 +50,9 @@ from segdend.engines.kernels import (
     C_GL,
     C_INV_TAU,
     C_MAX_RATE,
+    F_HAS_CBIAS,
     F_M,
+    F_RATE_FEEDBACK,
     F_SPIKING_FF,
     F_TRUNCATED,
     add_drive,
@@ -52,7 +62,13 @@ from segdend.engines.kernels import (
     sparse_image,
     window_start,
 )
-from segdend.engines.spikes import hidden_spikes, input_spikes, input_thresholds
+from segdend.engines.spikes import (
+    hidden_spikes,
+    input_spikes,
+    input_thresholds,
+    poisson_bracketed,
+    sigmoid,
+)
 
 
 @njit(cache=True, error_model="numpy")
@@ -197,6 +213,155 @@ def test_image_readout(image, base_key, sizes, pop_off, w_off, WT, bias, consts,
 
 
 @njit(cache=True, error_model="numpy")
+def test_image_apical(image, base_key, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel,
+                      consts, flags, length, out):
+    """Mean output somatic potential after settling of one test image, from rest, into ``out``,
+    for a network whose hidden somata take apical input (g_A ≠ 0, Fig 9) and with spiking input.
+
+    The output's spikes then reach the hidden somata through the apical dendrites
+    (V^{ka} = Y^k s^{out} (+ c^k), Eq. 1), so every layer is stepped, but as in
+    :func:`test_image_readout` only what a test needs is kept: the drives (no spike history but
+    the output's, which the feedback s^{out} reads), state per population in 2-D arrays indexed
+    by loop variables, each hidden soma updated in the drive pass that feeds it, and key prefixes.
+    Every value is computed with the floating-point operations of :func:`kernels.run_phase` in a
+    test phase, in the same order, so the potentials are bit for bit those of
+    :func:`test_image_general` (``tests/test_fast_engine.py``).
+    """
+    n_pop = sizes.shape[0]
+    o_pop = n_pop - 1  # the output population
+    n_out = sizes[o_pop]
+    truncated = flags[F_TRUNCATED] == 1
+    rate_feedback = flags[F_RATE_FEEDBACK] == 1
+    has_cbias = flags[F_HAS_CBIAS] == 1
+    m = flags[F_M]
+    rows = m + 1 if truncated else 1  # drive ring: d(t) and the expiring d(t − M)
+    phi = consts[C_MAX_RATE]
+    g_l, g_b, g_a, g_d = consts[C_GL], consts[C_GB], consts[C_GA], consts[C_GD]
+    d_long, d_short, inv_tau = consts[C_DL], consts[C_DS], consts[C_INV_TAU]
+    long_m, short_m = consts[C_DL_M], consts[C_DS_M]
+    no_spike_below = math.exp(-phi)
+    w0 = window_start(length, flags)
+    n_max = sizes.max() + 32
+    width = sizes[1:].max()
+    drive = np.zeros((rows, n_pop, width))
+    a_long = np.zeros((n_pop, width))
+    a_short = np.zeros((n_pop, width))
+    soma = np.zeros((n_pop, width))
+    v_bias = np.zeros((n_pop, width))
+    apical = np.zeros((n_pop, width))
+    for p in range(1, n_pop):
+        for j in range(sizes[p]):
+            v_bias[p, j] = bias[pop_off[p] + j]
+    # the output's spike counts of the last M steps (truncated kernel) or its two trace
+    # recurrences (untruncated), and its rates (rate feedback): what s^{out} is made of
+    out_hist = np.zeros((max(m, 1), n_out))
+    out_slow = np.zeros(n_out)
+    out_fast = np.zeros(n_out)
+    out_rate = np.zeros(n_out)
+    fb_signal = np.zeros(n_out)
+    v_acc = np.zeros(n_out)
+    scratch = np.zeros((4, n_max), np.float32)
+    int_scratch = np.zeros((2, n_max), np.int32)
+    candidates, selected = int_scratch[0], int_scratch[1]
+    spikes_idx = np.zeros(n_max, np.int64)
+    spikes_count = np.zeros(n_max, np.int64)
+    image_idx, image_rate, image_p0 = sparse_image(image, phi)
+    thresholds = input_thresholds(image_rate, image_p0)
+    prefixes = np.zeros(n_pop, np.uint64)
+    for p in range(n_pop):
+        prefixes[p] = derive_key2(base_key, p)
+    head = 0
+    for step in range(length):
+        row = step % rows
+        expiring_row = (step + 1) % rows
+        if truncated:
+            head = (head + 1) % m
+        # ---- s^{out}: the output's spikes up to the last step, through the kernel
+        if rate_feedback:
+            for o in range(n_out):
+                fb_signal[o] = out_rate[o]
+        elif truncated:
+            for o in range(n_out):
+                fb_signal[o] = 0.0
+            for lag in range(m):
+                r = (head - 1 - lag + 2 * m) % m
+                kappa = kernel[lag]
+                for o in range(n_out):
+                    fb_signal[o] += kappa * out_hist[r, o]
+        else:
+            for o in range(n_out):
+                fb_signal[o] = (out_slow[o] - out_fast[o]) * inv_tau
+        # ---- V^{ka} = Y^k s^{out} (+ c^k) of every hidden layer
+        for q in range(1, o_pop):
+            n = sizes[q]
+            for j in range(n):
+                apical[q, j] = cbias[pop_off[q] + j] if has_cbias else 0.0
+            for o in range(n_out):
+                f = fb_signal[o]
+                if f == 0.0:
+                    continue
+                b = column_start(y_off[q - 1], o, n)  # row o of Yᵀ
+                for j in range(n):
+                    apical[q, j] += YT[b + np.uint64(j)] * f
+        for p in range(n_pop):
+            key = extend_key(prefixes[p], step)
+            if p == 0:
+                n_spikes = input_spikes(key, image_idx, image_rate, image_p0, thresholds,
+                                        candidates, selected, spikes_idx, spikes_count)
+            elif p < o_pop:
+                n_spikes = hidden_spikes(key, soma[p], sizes[p], phi, scratch, candidates,
+                                         spikes_idx, spikes_count)
+            else:  # the output: counts by the scalar inversion, as run_phase draws them
+                if truncated:
+                    for o in range(n_out):
+                        out_hist[head, o] = 0.0
+                for o in range(n_out):
+                    u = uniform(key, o)
+                    rate = phi * sigmoid(soma[p, o])
+                    out_rate[o] = rate
+                    count = poisson_bracketed(u, rate) if u > no_spike_below else 0
+                    if truncated:
+                        out_hist[head, o] = float(count)
+                    elif count > 0:
+                        out_slow[o] += float(count)
+                        out_fast[o] += float(count)
+                if not truncated:
+                    for o in range(n_out):
+                        out_slow[o] = d_long * out_slow[o]
+                        out_fast[o] = d_short * out_fast[o]
+                continue
+            # the drive onto layer q = p + 1, its kernel recurrences, its basal potential and soma
+            q = p + 1
+            n_post = sizes[q]
+            set_drive(WT, w_off[p], n_post, spikes_idx, spikes_count, n_spikes, drive[row, q])
+            hidden = q < o_pop
+            summed = q == o_pop and step >= w0
+            for j in range(n_post):
+                new = drive[row, q, j]
+                if truncated:  # A ← e^{−1/τ}(A − e^{−M/τ} d(t − M) + d(t))
+                    expiring = drive[expiring_row, q, j]
+                    al = d_long * ((a_long[q, j] - long_m * expiring) + new)
+                    ash = d_short * ((a_short[q, j] - short_m * expiring) + new)
+                else:
+                    al = d_long * (a_long[q, j] + new)
+                    ash = d_short * (a_short[q, j] + new)
+                a_long[q, j] = al
+                a_short[q, j] = ash
+                basal = (al - ash) * inv_tau + v_bias[q, j]
+                v = soma[q, j]
+                if hidden:  # Eq. 1
+                    v += -g_l * v + g_b * (basal - v) + g_a * (apical[q, j] - v)
+                else:  # Eq. 19 without teaching current
+                    v += -g_l * v + g_d * (basal - v) + 0.0
+                soma[q, j] = v
+                if summed:
+                    v_acc[j] += v
+    n_mean = length - w0
+    for j in range(n_out):
+        out[j] = v_acc[j] / n_mean
+
+
+@njit(cache=True, error_model="numpy")
 def test_image_general(image, base_key, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias, kernel,
                        consts, flags, length, out):
     """Mean output somatic potential after settling of one test image, from rest, into ``out``,
@@ -233,10 +398,14 @@ def test_image_general(image, base_key, sizes, pop_off, w_off, y_off, WT, bias, 
         out[j] = soma_acc[o + j] / n_mean
 
 
-def reads_out(flags, consts) -> bool:
-    """Whether test images run in :func:`test_image_readout` (spiking input, g_A = 0) rather than
-    the general phase kernel (decided in Python, so that only the kernel used is compiled)."""
-    return bool(flags[F_SPIKING_FF] == 1 and consts[C_GA] == 0.0)
+def test_kernel_kind(flags, consts) -> str:
+    """Which kernel runs test images: ``"readout"`` (:func:`test_image_readout`: spiking input,
+    g_A = 0), ``"apical"`` (:func:`test_image_apical`: spiking input, g_A ≠ 0) or ``"general"``
+    (:func:`test_image_general`: rate input). Decided in Python, so that only the kernel used is
+    compiled."""
+    if flags[F_SPIKING_FF] != 1:
+        return "general"
+    return "readout" if consts[C_GA] == 0.0 else "apical"
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -249,6 +418,16 @@ def test_spiking_readout(images, base_keys, sizes, pop_off, w_off, WT, bias, con
     for e in range(images.shape[0]):
         test_image_readout(images[e], base_keys[e], sizes, pop_off, w_off, WT, bias, consts, flags,
                            length, gamma, bias_weight, out[e])
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def test_spiking_apical(images, base_keys, sizes, pop_off, w_off, y_off, WT, bias, YT, cbias,
+                        kernel, consts, flags, length, out):
+    """:func:`test_image_apical` on each image (without the GIL, as
+    :func:`test_spiking_readout`)."""
+    for e in range(images.shape[0]):
+        test_image_apical(images[e], base_keys[e], sizes, pop_off, w_off, y_off, WT, bias, YT,
+                          cbias, kernel, consts, flags, length, out[e])
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

@@ -333,6 +333,8 @@ def run_phase(
                                 v_apical[j] = 0.0
                         for o in range(n_out):
                             f = fb_signal[o]
+                            if f == 0.0:  # a silent output adds nothing (x + 0.0 = x)
+                                continue
                             v_yt = YT[y_off[k] + o * n : y_off[k] + (o + 1) * n]
                             for j in range(n):
                                 v_apical[j] += v_yt[j] * f
