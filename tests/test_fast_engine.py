@@ -104,11 +104,13 @@ def test_engines_agree_on_every_variant(small_mnist, hidden, overrides):
 
 
 @pytest.mark.parametrize("feedback", ["symmetric", "symmetric-noise"])
-def test_symmetric_feedback_in_the_kernel_is_bitwise_one_call_per_example(small_mnist, feedback,
-                                                                           monkeypatch):
-    # Y = W¹ᵀ (+ noise) re-set inside the kernel gives, bit for bit, what one kernel call per
-    # example with Y re-set in Python between calls gives (the path of the other variants whose
-    # Y changes after each example), across chunks of several examples.
+def test_symmetric_feedback_in_the_kernel_is_one_call_per_example(small_mnist, feedback,
+                                                                   monkeypatch):
+    # Y = W¹ᵀ (+ noise) re-set inside the kernel gives what one kernel call per example with Y
+    # re-set in Python between calls gives (the path of the other variants whose Y changes
+    # after each example), across chunks of several examples: the same spikes and predictions,
+    # and weights equal to rounding (a fresh call rebuilds the drives from the spike history,
+    # the kernel keeps them as any call does between its examples).
     config = build_config("code", overrides=["model.hidden=[30]", "train.examples=24",
                                              f"model.feedback={feedback}"])
     order = epoch_order(config, 0, len(small_mnist.train_labels), None)
@@ -126,15 +128,21 @@ def test_symmetric_feedback_in_the_kernel_is_bitwise_one_call_per_example(small_
         runs.append((params, state, results))
     (p_kernel, s_kernel, r_kernel), (p_python, s_python, r_python) = runs
     for name, array in p_kernel.arrays().items():
-        assert np.array_equal(array, p_python.arrays()[name]), name
+        np.testing.assert_allclose(array, p_python.arrays()[name], rtol=1e-12, atol=1e-14,
+                                   err_msg=name)
     assert not np.array_equal(p_kernel.feedback[0], initialise(config, 784).feedback[0])
     for key in s_kernel:
-        assert np.array_equal(s_kernel[key], s_python[key]), key
+        if key.startswith("history"):
+            assert np.array_equal(s_kernel[key], s_python[key]), key  # the same spikes
+        else:
+            np.testing.assert_allclose(s_kernel[key], s_python[key], rtol=1e-12, atol=1e-13,
+                                       err_msg=key)
     for ours, theirs in zip(r_kernel, r_python, strict=True):
         assert ours.completed == theirs.completed
-        for name in ("predicted", "output_loss", "hidden_loss", "backprop_angle",
-                     "output_forward"):
-            assert np.array_equal(getattr(ours, name), getattr(theirs, name), equal_nan=True), name
+        assert np.array_equal(ours.predicted, theirs.predicted)
+        for name in ("output_loss", "hidden_loss", "backprop_angle", "output_forward"):
+            np.testing.assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=1e-10,
+                                       atol=1e-14, equal_nan=True, err_msg=name)
 
 
 def test_engines_agree_with_the_paper_preset(small_mnist):

@@ -782,9 +782,10 @@ def train_spiking(
 
     With ``flags[F_SYMMETRIC]`` set (one hidden layer), Y is re-set after each example's weight
     update, Y = W¹ᵀ (Fig 8C) or Y = W¹ᵀ + ``feedback_noise[e]`` (Fig 8D; (examples, hidden,
-    output), drawn by the caller), and the kernel then starts the next example as a fresh call
-    would (drives rebuilt from the spike history, ring lists and work arrays anew): the result
-    is, bit for bit, that of one call per example.
+    output), drawn by the caller), and the next example continues as in any other call: Y
+    enters no drive, so the drives need no rebuilding. The result is that of one call per
+    example with Y re-set in Python between calls to rounding (a fresh call rebuilds the drives
+    from the spike history), with the same spikes.
     """
     total = pop_off[-1] + sizes[-1]
     n_out = sizes[-1]
@@ -864,21 +865,9 @@ def train_spiking(
                 head,
             )
             if flags[F_SYMMETRIC] != SYMMETRIC_NONE:
+                # (Y enters no drive: the drives, kept exact through the update, stay valid)
                 symmetrise_feedback(sizes, w_off, y_off, WT, YT, feedback_noise, e,
                                     flags[F_SYMMETRIC] == SYMMETRIC_NOISY)
-                rebuild_drives(sizes, pop_off, w_off, WT, hist, slow, fast, drive, dslow, dfast,
-                               flags, consts, head)
-                ring_idx, ring_n = ring_lists(hist, sizes, pop_off)
-                # every work array as a fresh call allocates it
-                for buffer in (scratch, fb_signal, soma_acc_f, soma_acc_t, sbar_acc, apical_acc_f,
-                               apical_acc_t, rate_acc, fb_acc, rate_dummy, errors, errors_bp,
-                               basal, apical_buf, soma_f, sbar, apical_f, alpha_f, alpha_t,
-                               rate_t, fb_mean):
-                    buffer[:] = 0.0
-                spikes_idx[:] = 0
-                spikes_count[:] = 0
-                decided[:] = 0.0
-                int_scratch[:] = 0
     return images.shape[0], -1
 
 
