@@ -8,13 +8,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from segdend import sweep
 from segdend.continuation import extend_run, same_but_epochs
 from segdend.experiments.reproduce import chain_extensions, figures_for, sweep_run
 from segdend.experiments.spec import SCALES
 from segdend.model.params import load_params
-from segdend.results.timing import measure_run
+from segdend.results.timing import extension_chains, measure_run
 
 from .conftest import FIXTURE_DIR, tiny_reproduce_script
 
@@ -76,6 +77,38 @@ def test_a_continued_run_is_bitwise_the_run_trained_from_scratch(tmp_path):
     assert again["status"] == "skipped" and again["extends"]["status"] == "skipped"
 
 
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_a_run_continues_one_whose_measurement_only_recorders_it_lacks(tmp_path, engine):
+    """The shorter run records the backprop angle, the longer run does not: the longer run
+    still ends bit for bit where training it from scratch ends, without the shorter run's
+    recording of the angle."""
+    measured = {"record.backprop_angle": True, "engine": engine}
+    plain = {"train.epochs": 3, "engine": engine}
+    short = sweep.SweepRun("short", {"train.epochs": 2, **measured}, tmp_path / "short", BASE)
+    long = sweep.SweepRun("long", plain, tmp_path / "long", BASE, extends=short)
+    scratch = sweep.SweepRun("scratch", plain, tmp_path / "scratch", BASE)
+    assert same_but_epochs(short.config(), long.config())
+    # a recorder of the longer run must have run in the shared epochs
+    assert not same_but_epochs(long.config(), sweep.SweepRun(
+        "more", {"train.epochs": 4, **measured}, tmp_path / "more", BASE).config())
+    # the Jacobian recorder trains one example per engine call: not measurement-only
+    assert not same_but_epochs(sweep.SweepRun(
+        "jacobians", {"train.epochs": 2, "record.jacobians": True, "engine": engine},
+        tmp_path / "jacobians", BASE).config(), long.config())
+
+    result = sweep.execute_run(long, str(FIXTURE_DIR))
+    assert result["status"] == "done" and result["extends"]["status"] == "done"
+    assert sweep.execute_run(scratch, str(FIXTURE_DIR))["status"] == "done"
+    assert any(e["event"] == "extended" for e in _events(long.run_dir))
+    a, b = load_params(long.run_dir / "params.npz"), load_params(scratch.run_dir / "params.npz")
+    assert all(np.array_equal(x, y) for x, y in zip(a.arrays().values(), b.arrays().values(),
+                                                     strict=True))
+    for name in ("metrics.csv", "quick_tests.csv", "recordings/losses.csv"):
+        assert _table(long.run_dir / name) == _table(scratch.run_dir / name), name
+    assert (short.run_dir / "recordings" / "backprop_angle.csv").is_file()  # kept there
+    assert not (long.run_dir / "recordings" / "backprop_angle.csv").exists()
+
+
 def test_a_run_is_extended_only_from_the_same_settings_and_only_when_not_started(tmp_path):
     short, long, _ = _runs(tmp_path)
     assert sweep.execute_run(short, str(FIXTURE_DIR))["status"] == "done"
@@ -111,7 +144,19 @@ def test_the_full_reproduction_trains_fig8s1s_shared_epochs_once(tmp_path):
         "feedback-sparse_hidden-500_epochs-60_examples-60000":
             "feedback-sparse_hidden-500_epochs-20_examples-60000",
     }
-    assert len(jobs) == len(unique) - 2
+    # Fig 7's 10-epoch network (which also records the backprop angle) begins the 20-epoch one
+    twenty = next(job.extends for job in jobs
+                  if job.name == "hidden-500_epochs-60_examples-60000")
+    assert twenty.extends.name == "hidden-500_backprop_angle-True_epochs-10_examples-60000"
+    assert twenty.extends.extends is None
+    assert len(jobs) == len(unique) - 3
+    assert extension_chains("full", "mnist", "code") == {
+        "hidden-500_epochs-60_examples-60000": ("hidden-500_epochs-20_examples-60000", 20),
+        "hidden-500_epochs-20_examples-60000":
+            ("hidden-500_backprop_angle-True_epochs-10_examples-60000", 10),
+        "feedback-sparse_hidden-500_epochs-60_examples-60000":
+            ("feedback-sparse_hidden-500_epochs-20_examples-60000", 20),
+    }
     # a longer run already started keeps its own training; the shorter one is a job again
     fresh = planned()
     started = next(r for r in fresh if r.name == "hidden-500_epochs-60_examples-60000")

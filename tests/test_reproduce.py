@@ -226,6 +226,8 @@ def test_reproduce_starts_the_longest_runs_first(tmp_path, mnist):
     assert {r.name for r in handed[:2]} == {
         "apical_conductance-0.05_hidden-500-100_epochs-60_examples-60000",
         "apical_conductance-0.6_hidden-500-100_epochs-60_examples-60000"}
+    # the noise that Fig 8D draws after every example puts it before the other 784-500-10 runs
+    assert handed[2].name == "feedback-symmetric-noise_hidden-500_epochs-60_examples-60000"
     assert handed[-1].name == "hidden-500_jacobians-True_epochs-1_examples-60000"
     assert not (tmp_path / "full" / "runs").exists()  # nothing trained, nothing written
 

@@ -443,6 +443,12 @@ def test_a_shorter_run_and_its_continuation_are_one_job():
     assert [j.compute for j in jobs] == [70.0, 10.0]
     assert jobs[0].quiet_seconds is None  # unknown for one part: unknown for the job
     assert [j.compute for j in _jobs([long, short, alone], {})] == [45.0, 25.0, 10.0]
+    # a chain of three (10 → 20 → 60 epochs) is one job too, named from the longest run down
+    shortest = RunTime("shortest", [], epochs_seconds=7.0)
+    chained = _jobs([long, short, alone, shortest],
+                    {"long": ("short", 20), "short": ("shortest", 10)})
+    assert [(j.compute, j.runs) for j in chained] == [
+        (77.0, ("long", "short", "shortest")), (10.0, ("alone",))]
 
 
 def test_the_depth_conclusion_names_a_factor_that_reverses_the_order():

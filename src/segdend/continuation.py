@@ -14,6 +14,14 @@ remaining epochs, and the result is bit for bit that of training the longer run 
 (``tests/test_continuation.py``). ``events.jsonl`` keeps the shorter run's training events and
 ends with an ``extended`` event naming the run and its epochs, so that the compute of the
 shared epochs is counted once (``segdend.results.timing``).
+
+The shorter run may also have *measurement-only* recorders that the longer run lacks
+(:data:`MEASUREMENT_ONLY`): they write what the network does, never change it. Fig 7's 10-epoch
+network with ``record.backprop_angle`` is the first 10 epochs of the 20-epoch network of Fig 8S1,
+which is the first 20 of the 60-epoch network of Figs 6 and 8, so the three train as one
+continued run. The longer run does not take those recorders' files, and its starting checkpoint
+is rewritten without them (:func:`extend_run`). A recorder of the longer run must have run in
+the shared epochs, so the shorter run must have every recorder the longer one has.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from segdend.config import Config, dump_toml, load_config
+from segdend.recording import ANGLES
 from segdend.runs import Checkpoints, append_event, atomic_write_text
 
 EVENTS_FILE = "events.jsonl"
@@ -35,6 +44,25 @@ events (filtered), its final parameters and repeated tests (made after its last 
 lock and error note."""
 TRAINING_EVENTS = {"start", "initial_test", "epoch", "resume", "warning", "extended"}
 """Events that describe the shorter run's training and so also the longer run's."""
+
+
+MEASUREMENT_ONLY: dict[str, tuple[str, ...]] = {"backprop_angle": (ANGLES,)}
+"""``record`` keys that only measure the network (the backprop angle of Fig 7A), with the files
+they write. Training is bit for bit the same with or without them on both engines
+(``tests/test_continuation.py``), so a shorter run that had one may be continued by a longer run
+that has not. ``record.jacobians`` is not one: it trains one example per engine call, and the
+fast engine's weights then differ in the last bits (about 1e-16) from training 1,000 examples
+per call."""
+
+
+def measurement_recorders(config: Config) -> list[str]:
+    """The measurement-only recorders (:data:`MEASUREMENT_ONLY`) that ``config`` turns on."""
+    return [key for key in MEASUREMENT_ONLY if getattr(config.record, key)]
+
+
+def dropped_recorders(short: Config, long: Config) -> list[str]:
+    """The measurement-only recorders that ``short`` has and ``long`` lacks."""
+    return [key for key in measurement_recorders(short) if not getattr(long.record, key)]
 
 
 def same_but_epochs(short: Config, long: Config) -> bool:
@@ -50,12 +78,15 @@ def same_but_epochs(short: Config, long: Config) -> bool:
     bool
         True if ``long.train.epochs > short.train.epochs`` and the configurations agree on
         everything else, the ``record`` section included (a recorder of the longer run must
-        have run in the shared epochs too).
+        have run in the shared epochs too), except that ``short`` may have measurement-only
+        recorders (:data:`MEASUREMENT_ONLY`) that ``long`` lacks.
     """
     if long.train.epochs <= short.train.epochs:
         return False
     a, b = short.model_dump(), long.model_dump()
     a["train"]["epochs"] = b["train"]["epochs"] = 0
+    for key in dropped_recorders(short, long):
+        a["record"][key] = b["record"][key]
     return a == b
 
 
@@ -109,6 +140,9 @@ def extend_run(short_dir: Path, long_dir: Path, long_config: Config) -> bool:
                 shutil.copytree(item, staging / item.name)
             else:
                 shutil.copy2(item, staging / item.name)
+        dropped = dropped_recorders(short_config, long_config)
+        if dropped:
+            _drop_recorders(staging, dropped)
         events = _training_events(short_dir / EVENTS_FILE)
         atomic_write_text(staging / EVENTS_FILE, "".join(json.dumps(e) + "\n" for e in events))
         append_event(staging, "extended", run=short_dir.name,
@@ -120,6 +154,26 @@ def extend_run(short_dir: Path, long_dir: Path, long_config: Config) -> bool:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return True
+
+
+def _drop_recorders(run_dir: Path, recorders: list[str]) -> None:
+    """Remove the files of measurement-only ``recorders`` from a copied run, and replace its
+    checkpoints by its newest one with their streamed sizes set to 0, so that resuming does not
+    expect them."""
+    for key in recorders:
+        for name in MEASUREMENT_ONLY[key]:
+            (run_dir / name).unlink(missing_ok=True)
+    loaded = Checkpoints(run_dir).load_latest()
+    if loaded is None:  # (checked by finished_at_epoch on the original)
+        raise OSError(f"'{run_dir}' has no readable checkpoint")
+    arrays, meta = loaded
+    dropped_files = {name for key in recorders for name in MEASUREMENT_ONLY[key]}
+    meta["files"] = {name: (0 if name in dropped_files else size)
+                     for name, size in meta.get("files", {}).items()}
+    position = meta["position"]
+    shutil.rmtree(run_dir / "checkpoints")
+    Checkpoints(run_dir).save(arrays, meta,
+                              f"e{position['epoch']:04d}-x{position['example']:07d}")
 
 
 def _training_events(path: Path) -> list[dict[str, Any]]:

@@ -85,20 +85,32 @@ INPUT_SIZE = 784
 """Input units of the data sets a reproduction runs (MNIST and Fashion-MNIST, 28 × 28)."""
 
 
+NOISE_DRAW_COST = 3000.0
+"""What drawing one normal number of the noisy symmetric feedback (Fig 8D: Y = W¹ᵀ + noise,
+re-drawn after every example) costs, in synapse-steps. Measured on the trained Fig 8 networks of
+the full reproduction (one core): the 5,000 draws of an example of 784-500-10 take 0.18 ms
+(0.627 ms per example with noise against 0.448 ms without), where its training, 39.7 million
+synapse-steps, takes 0.44 ms."""
+
+
 def estimated_cost(run: SweepRun) -> float:
     """A run's compute in synapse-steps, relative only: the key that orders runs longest first.
 
-    Training: epochs × examples × synapses × the two phases' minimum steps; tests: every epoch's,
-    the initial one and the repeated ones, × test images × synapses × test length, doubled when
-    g_A ≠ 0 (the test then steps the output layer, PAPER.md §1.9).
+    Training: epochs × examples × synapses × the two phases' minimum steps, plus, with noisy
+    symmetric feedback, the noise drawn after every example (:data:`NOISE_DRAW_COST` each);
+    tests: every epoch's, the initial one and the repeated ones, × test images × synapses × test
+    length, doubled when g_A ≠ 0 (the test then steps the output layer, PAPER.md §1.9).
     """
     config = run.config()
     sizes = [INPUT_SIZE, *config.model.hidden, config.model.n_out]
     synapses = sum(a * b for a, b in itertools.pairwise(sizes))
-    train = config.train.epochs * config.train.examples * 2 * config.phases.min_length
+    examples = config.train.epochs * config.train.examples
+    train = float(synapses * examples * 2 * config.phases.min_length)
+    if config.model.feedback == "symmetric-noise":
+        train += examples * sum(config.model.hidden) * config.model.n_out * NOISE_DRAW_COST
     tests = ((config.train.epochs + 1 + run.repeats) * config.test.examples
              * config.phases.test_length * (2 if config.model.apical_conductance else 1))
-    return float(synapses * (train + tests))
+    return train + float(synapses * tests)
 
 
 def longest_first(runs: list[SweepRun]) -> list[SweepRun]:
@@ -120,10 +132,12 @@ def chain_extensions(runs: list[SweepRun],
     """Pair each run with a longer run of the same settings, so the shared epochs train once.
 
     A run whose settings are another's but for fewer epochs (Fig 8S1's 20-epoch networks and
-    the 60-epoch networks of Figs 6 and 8) becomes the ``extends`` of the shortest such longer
-    run that has not started yet, and leaves the list: the longer run's job trains it first and
-    then continues from its last epoch (:mod:`segdend.continuation`). A longer run already
-    started keeps its own training, and the shorter run stays a job of its own.
+    the 60-epoch networks of Figs 6 and 8), measurement-only recorders aside (Fig 7's 10-epoch
+    network with the backprop angle and Fig 8S1's 20-epoch network), becomes the ``extends`` of
+    the shortest such longer run that has not started yet and extends no other run, and leaves
+    the list: the longer run's job trains it first and then continues from its last epoch
+    (:mod:`segdend.continuation`). Chains may be longer than two (10 → 20 → 60 epochs). A longer
+    run already started keeps its own training, and the shorter run stays a job of its own.
 
     Parameters
     ----------
@@ -137,12 +151,18 @@ def chain_extensions(runs: list[SweepRun],
     list of SweepRun
         The jobs: the runs that are nobody's ``extends``.
     """
-    from segdend.continuation import same_but_epochs
+    from segdend.continuation import measurement_recorders, same_but_epochs
 
     configs = {run.name: run.config() for run in runs}
     chained: set[str] = set()
-    for short in sorted(runs, key=lambda r: configs[r.name].train.epochs, reverse=True):
-        longer = [r for r in runs if r.extends is None and r.name not in chained
+
+    def order(run: SweepRun) -> tuple[int, int]:
+        # longest first; of equal length, the run with fewer recorders to drop first
+        config = configs[run.name]
+        return -config.train.epochs, len(measurement_recorders(config))
+
+    for short in sorted(runs, key=order):
+        longer = [r for r in runs if r.extends is None
                   and r is not short and not started(r)
                   and same_but_epochs(configs[short.name], configs[r.name])]
         if longer:

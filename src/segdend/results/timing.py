@@ -97,9 +97,9 @@ def extension_chains(scale: str, dataset: str, preset: str) -> dict[str, tuple[s
     from segdend.experiments.reproduce import chain_extensions
 
     runs = {run.name: run for _, run in _planned_runs(scale, dataset, preset)}
-    return {job.name: (job.extends.name, job.extends.config().train.epochs)
-            for job in chain_extensions(list(runs.values()), started=lambda run: False)
-            if job.extends is not None}
+    chain_extensions(list(runs.values()), started=lambda run: False)
+    return {run.name: (run.extends.name, run.extends.config().train.epochs)
+            for run in runs.values() if run.extends is not None}
 
 
 def measure_run(run_dir: Path, name: str, figures: list[str], shared_epochs: int = 0) -> RunTime:
@@ -187,16 +187,17 @@ def _sum_or_none(values: list[float | None]) -> float | None:
 
 
 def _jobs(timings: list[RunTime], chains: dict[str, tuple[str, int]]) -> list[Job]:
-    """The runs grouped as ``reproduce`` hands them out: a chained pair is one job."""
+    """The runs grouped as ``reproduce`` hands them out: a chain of continued runs is one
+    job."""
     by_name = {t.name: t for t in timings}
     continued_by = {short: long for long, (short, _) in chains.items() if long in by_name}
     jobs = []
     for t in timings:
         if t.name in continued_by:
-            continue  # counted with the longer run that continues it
+            continue  # counted with the longest run of its chain
         parts = [t]
-        if t.name in chains and chains[t.name][0] in by_name:
-            parts.append(by_name[chains[t.name][0]])
+        while parts[-1].name in chains and chains[parts[-1].name][0] in by_name:
+            parts.append(by_name[chains[parts[-1].name][0]])
         jobs.append(Job(_sum_or_none([p.compute for p in parts]),
                         _sum_or_none([p.quiet_seconds for p in parts]),
                         tuple(p.name for p in parts)))
