@@ -298,6 +298,8 @@ def test_an_interrupted_reproduction_keeps_its_row_in_timings(tmp_path, monkeypa
     """Stopped after its first figure, the call still records its wall time and what it made."""
     module, _, log = _two_figure_reproduction(monkeypatch)
 
+    from segdend.runs import append_event
+
     def interrupted(runs, on_result):
         on_result({"name": runs[0].name, "status": "done"})
         raise KeyboardInterrupt
@@ -309,6 +311,22 @@ def test_an_interrupted_reproduction_keeps_its_row_in_timings(tmp_path, monkeypa
     assert row["target"] == "all (interrupted)"
     assert log == [("make", row["figures"])] and row["runs_trained"] == "1"
     assert float(row["wall_seconds"]) >= 0
+
+    def unreported(runs, on_result):
+        """A job stopped after its shorter run had finished: that run is trained, unreported
+        (a run finished by an earlier call is not counted again)."""
+        run_dir = tmp_path / "runs" / runs[1].name
+        if not (run_dir / "events.jsonl").is_file():
+            run_dir.mkdir(parents=True, exist_ok=True)
+            append_event(run_dir, "finished")
+        raise KeyboardInterrupt
+
+    for trained in ("1", "0"):  # the second call finds runs[1] finished by the first
+        with pytest.raises(KeyboardInterrupt):
+            module.reproduce("all", "quick", out=tmp_path, execute=unreported,
+                             progress=lambda m: None)
+        assert list(csv.DictReader((tmp_path / "timings.csv").open()))[-1]["runs_trained"] \
+            == trained
 
 
 @pytest.mark.parametrize("whole_group", [True, False], ids=["process-group", "main-process"])

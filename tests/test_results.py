@@ -3,6 +3,7 @@ ran, timings, the HTML report from a committed folder, and RESULTS.md (``segdend
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 import subprocess
@@ -631,25 +632,42 @@ def test_a_run_elsewhere_with_the_same_settings_counts_as_one_more_seed(tmp_path
 
 
 def test_end_to_end_time_sums_an_interrupted_reproduce_all_and_its_resumption():
-    from segdend.results.reading import FIGURES, end_to_end_seconds
+    """The runs' event times, not the calls' run counts, say whether the calls trained them."""
+    from segdend.results.reading import FIGURES, end_to_end_seconds, utc_seconds
 
     every = " ".join(FIGURES)
+    t0 = utc_seconds("2026-12-05T08:00:00Z")
+    assert t0 is not None and utc_seconds("yesterday") is None
 
-    def row(target, figures, trained, wall, failed=0):
-        return {"target": target, "figures": figures, "runs_trained": str(trained),
-                "runs_failed": str(failed), "wall_seconds": str(wall)}
+    def row(target, figures, began, wall, failed=0, trained=0):
+        stamp = datetime.datetime.fromtimestamp(t0 + began, datetime.UTC)
+        return {"started": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), "target": target,
+                "figures": figures, "runs_trained": str(trained), "runs_failed": str(failed),
+                "wall_seconds": str(wall)}
 
-    fig6_alone = row("fig6", "fig6", 3, 100.0)
-    first = row("all (interrupted)", "fig4 fig5s1", 9, 7000.0)
-    second = row("all", every, 7, 5000.0)
-    assert end_to_end_seconds([fig6_alone, first, second], 16) == (12000.0, 2)
+    fig6_alone = row("fig6", "fig6", 0, 100.0)
+    first = row("all (interrupted)", "fig4 fig9", 200, 7000.0)  # its row counts 0 runs trained
+    second = row("all", every, 7300, 5000.0)
+    in_first = [(t0 + 300, t0 + 3000), (t0 + 3000, t0 + 7100)]  # a chain's shorter run too
+    in_second = [(t0 + 7400, t0 + 12300.5)]  # the last event within the second's last second
+    spans = in_first + in_second
+    assert end_to_end_seconds([fig6_alone, first, second], spans) == (12000.0, 2)
     # without the interrupted call the runs were not all trained here: no end-to-end record
-    assert end_to_end_seconds([fig6_alone, second], 16) is None
+    assert end_to_end_seconds([fig6_alone, second], spans) is None
+    # a run trained before (by the fig6 call) is not part of the measurement
+    assert end_to_end_seconds([fig6_alone, first, second],
+                              [*spans, (t0 + 10, t0 + 90)]) is None
     # a later call that only remade the figures neither counts nor hides the record
-    remake = row("all", every, 0, 300.0)
-    assert end_to_end_seconds([first, second, remake], 16) == (12000.0, 2)
-    assert end_to_end_seconds([remake], 16) is None
-    # a failed run, or a figure missing, is not a whole reproduction
-    assert end_to_end_seconds([row("all", every, 16, 9.0, failed=1)], 16) is None
-    assert end_to_end_seconds([row("all", "fig3", 16, 9.0)], 16) is None
-    assert end_to_end_seconds([row("all", every, 16, 9000.0)], 16) == (9000.0, 1)
+    remake = row("all", every, 20000, 300.0)
+    assert end_to_end_seconds([first, second, remake], spans) == (12000.0, 2)
+    assert end_to_end_seconds([remake], spans) is None
+    # an unfinished run, a failed run, or a figure missing is not a whole reproduction
+    assert end_to_end_seconds([first, second], [*spans, None]) is None
+    assert end_to_end_seconds([first, second], []) is None
+    whole = row("all", every, 0, 13000.0)
+    assert end_to_end_seconds([whole], spans) == (13000.0, 1)
+    assert end_to_end_seconds([row("all", every, 0, 13000.0, failed=1)], spans) is None
+    assert end_to_end_seconds([row("all", "fig3", 0, 13000.0)], spans) is None
+    # a run that went on after the call ended was not measured by it
+    assert end_to_end_seconds([row("all", every, 0, 12000.0)], spans) is None
+

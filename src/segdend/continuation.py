@@ -34,7 +34,7 @@ from typing import Any
 
 from segdend.config import Config, dump_toml, load_config
 from segdend.recording import ANGLES
-from segdend.runs import Checkpoints, append_event, atomic_write_text
+from segdend.runs import Checkpoints, append_event, atomic_write_text, read_events
 
 EVENTS_FILE = "events.jsonl"
 SKIPPED = {"config.toml", EVENTS_FILE, "params.npz", "repeated_tests.csv", ".lock",
@@ -178,17 +178,7 @@ def _drop_recorders(run_dir: Path, recorders: list[str]) -> None:
 
 def _training_events(path: Path) -> list[dict[str, Any]]:
     """The training events of a run's ``events.jsonl`` (unreadable lines left out)."""
-    if not path.is_file():
-        return []
-    events = []
-    for line in path.read_text().splitlines():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict) and event.get("event") in TRAINING_EVENTS:
-            events.append(event)
-    return events
+    return [e for e in read_events(path.parent) if e.get("event") in TRAINING_EVENTS]
 
 
 def extended_epochs(events: list[dict[str, Any]]) -> int:

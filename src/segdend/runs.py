@@ -80,6 +80,32 @@ def append_event(run_dir: Path, kind: str, **data: Any) -> None:
     append_text(Path(run_dir) / EVENTS_FILE, json.dumps(record) + "\n")
 
 
+def read_events(run_dir: Path) -> list[dict[str, Any]]:
+    """The events of ``RUN/events.jsonl``, oldest first ([] if there is none).
+
+    A line that is not a JSON object (one cut short by an interruption) is left out; use
+    :attr:`segdend.Run.events` to have such a line reported instead.
+    """
+    path = Path(run_dir) / EVENTS_FILE
+    if not path.is_file():
+        return []
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def finished_since(run_dir: Path, since: float) -> bool:
+    """Whether the run's training finished (its ``finished`` event) at ``time.time()`` ≥ since."""
+    return any(e.get("event") == "finished" and float(e.get("time", 0.0)) >= since
+               for e in read_events(run_dir))
+
+
 def file_size(path: Path) -> int:
     """Size in bytes, 0 if absent."""
     try:

@@ -28,7 +28,7 @@ from typing import Any
 from segdend.errors import ConfigError, SegdendError
 from segdend.experiments.context import FigureContext
 from segdend.experiments.spec import SCALES, FigureSpec, RunSpec, Scale
-from segdend.runs import append_text, atomic_write_text
+from segdend.runs import append_text, atomic_write_text, finished_since
 from segdend.sweep import SweepBase, SweepRun, flatten_results, run_local, run_name
 
 FIGURE_NAMES = ("fig3", "fig4", "fig5", "fig5s1", "fig6", "fig6s1", "fig7", "fig8", "fig8s1",
@@ -214,6 +214,7 @@ def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
     scale = SCALES[scale_name]
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     began = time.perf_counter()
+    began_clock = time.time()
     figures = figures_for(target)
     out = Path(out) if out is not None else default_out(dataset, scale_name)
     check_manifest(out, scale, dataset, preset)
@@ -238,9 +239,12 @@ def reproduce(target: str, scale_name: str = "quick", workers: int = 1,
                                           maker.add_result))
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM from the command line: keep the record
         so_far = list(maker.finished.values())
+        # the shorter runs of a stopped job (e.g. 10 of 10 → 20 → 60 epochs) finished unreported
+        unreported = sum(finished_since(run.run_dir, began_clock) for name, run in unique.items()
+                         if name not in maker.finished)
         record_timing(out, [started, f"{target} {INTERRUPTED}",
                             " ".join(f.name for f in figures if f.name in maker.contexts),
-                            sum(r["status"] == "done" for r in so_far),
+                            sum(r["status"] == "done" for r in so_far) + unreported,
                             sum(r["status"] == "skipped" for r in so_far),
                             sum(r["status"] == "failed" for r in so_far), workers,
                             f"{time.perf_counter() - began:.3f}"])

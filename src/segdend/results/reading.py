@@ -9,6 +9,7 @@ file is a one-line :class:`~segdend.errors.DataError`.
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -163,39 +164,59 @@ def resumed_from(timings: list[dict[str, str]], index: int) -> int:
     return first
 
 
-def end_to_end_seconds(timings: list[dict[str, str]], runs: int) -> tuple[float, int] | None:
+def end_to_end_seconds(timings: list[dict[str, str]],
+                       spans: list[tuple[float, float] | None]) -> tuple[float, int] | None:
     """The measured wall time of a whole ``segdend reproduce all``, if ``timings.csv`` has one.
 
     That is the last invocation of ``all`` that made every figure with no run failed, together
     with the interrupted invocations of ``all`` just before it (each resumed where the last one
-    stopped), provided these trained every one of the reproduction's ``runs`` between them (a
-    call that found the runs already trained only remade the figures; an earlier record then
-    still counts).
+    stopped), provided every one of the reproduction's runs was trained between them: its
+    events lie within the invocations' time. A call that found the runs already trained only
+    remade the figures; an earlier record then still counts.
+
+    The runs' own event times decide, not the ``runs_trained`` column: an interrupted call
+    counts the runs it reported finished, and the shorter runs of a job it stopped (such as
+    Fig 7's 10-epoch run on the way to 20 and 60 epochs) were finished but not reported.
 
     Parameters
     ----------
     timings : list of dict
         Rows of :func:`read_timings`, oldest first.
-    runs : int
-        How many runs ``reproduce all`` needs at the folder's scale.
+    spans : list
+        For every run the reproduction needs, the ``time.time()`` of its first and last events
+        (``RunTime.span``), or None if it has not finished.
 
     Returns
     -------
     tuple of (float, int) or None
         (summed ``wall_seconds``, number of invocations), or None if there is no such record.
     """
+    if not spans or any(span is None for span in spans):
+        return None
     for last in range(len(timings) - 1, -1, -1):
         row = timings[last]
         if (row.get("target") != "all" or not set(FIGURES) <= set(row.get("figures", "").split())
                 or parse_number(row.get("runs_failed", "")) != 0):
             continue
         chain = timings[resumed_from(timings, last):last + 1]
-        trained = sum(parse_number(r.get("runs_trained", "")) or 0 for r in chain)
         walls = [parse_number(r.get("wall_seconds", "")) for r in chain]
-        if trained < runs or any(w is None for w in walls):
-            continue  # e.g. a call that only remade the figures: an earlier one may qualify
-        return float(sum(w for w in walls if w is not None)), len(chain)
+        began, last_began = (utc_seconds(r.get("started", "")) for r in (chain[0], row))
+        if began is None or last_began is None or any(w is None for w in walls):
+            continue
+        ended = last_began + (walls[-1] or 0.0) + 1.0  # (started is rounded down to the second)
+        if all(began <= span[0] and span[1] <= ended for span in spans if span is not None):
+            return float(sum(w for w in walls if w is not None)), len(chain)
     return None
+
+
+def utc_seconds(stamp: str) -> float | None:
+    """``time.time()`` of a ``timings.csv`` ``started`` stamp (``2026-12-05T14:33:26Z``)."""
+    try:
+        when = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return None
+    return when.replace(tzinfo=datetime.UTC).timestamp()
+
 
 def run_final(run_dir: Path) -> dict[str, Any] | None:
     """A committed run's final numbers (needs no ``params.npz``).

@@ -18,7 +18,6 @@ post-processing starting, in the main process, as soon as its runs are done
 from __future__ import annotations
 
 import heapq
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from segdend.results.reading import (
     read_rows,
     read_timings,
 )
+from segdend.runs import read_events
 
 GOAL_SECONDS = 4 * 3600.0
 """The goal of issue 14: ``reproduce all --scale full`` in at most 4 hours on 2 cores."""
@@ -57,6 +57,9 @@ class RunTime:
     quiet_seconds: float | None = None
     """A projection for a machine less shared: every epoch as long as the fastest tenth of the
     run's epochs (10th percentile), plus the initial and the repeated tests as measured."""
+    span: tuple[float, float] | None = None
+    """``time.time()`` of the run's first and last events (those it took over from a shorter run
+    included): the run was trained, and tested, between them."""
 
     @property
     def total(self) -> float | None:
@@ -109,9 +112,12 @@ def measure_run(run_dir: Path, name: str, figures: list[str], shared_epochs: int
     shorter run (its ``extended`` event), are left out: they are the shorter run's compute.
     """
     timing = RunTime(name, figures)
-    events = _events(run_dir / "events.jsonl")
+    events = read_events(run_dir)
     if not any(e.get("event") == "finished" for e in events):
         return timing  # not finished (or not here)
+    times = [float(e["time"]) for e in events if isinstance(e.get("time"), int | float)]
+    if times:
+        timing.span = (min(times), max(times))
     rows = read_rows(run_dir / "metrics.csv") if (run_dir / "metrics.csv").is_file() else []
     shared = max(extended_epochs(events), shared_epochs)
     if shared:  # the first epochs are the shorter run's, counted there
@@ -156,18 +162,6 @@ def _cpu_seconds(events: list[dict[str, Any]], rows: list[dict[str, str]],
         return None
     return float(sum(epochs.values()) + (initial[-1] if has_initial else 0.0)
                  + (repeated["cpu_seconds"] if repeated is not None else 0.0))
-
-
-def _events(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    events = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            events.append(json.loads(line))
-        except ValueError:
-            continue  # a line cut short by an interruption
-    return events
 
 
 @dataclass
@@ -364,7 +358,7 @@ def time_section(folder: Path, summaries: Summaries) -> list[str]:
         verdict = (f"counting only the {len(runs_measured)} runs measured so far: a lower bound, "
                    + ("already above" if estimate > GOAL_SECONDS else "not yet comparable with")
                    + " the goal of 4 h.")
-    measured_whole = end_to_end_seconds(read_timings(folder), len(timings))
+    measured_whole = end_to_end_seconds(read_timings(folder), [t.span for t in timings])
     if measured_whole is not None:
         seconds, calls = measured_whole
         lines += [
