@@ -34,9 +34,8 @@ from typing import Any
 
 from segdend.config import Config, dump_toml, load_config
 from segdend.recording import ANGLES
-from segdend.runs import Checkpoints, append_event, atomic_write_text, read_events
+from segdend.runs import EVENTS_FILE, Checkpoints, append_event, atomic_write_text, read_events
 
-EVENTS_FILE = "events.jsonl"
 SKIPPED = {"config.toml", EVENTS_FILE, "params.npz", "repeated_tests.csv", ".lock",
            "sweep_error.txt"}
 """Files of the shorter run that the longer one does not take: its config (replaced), its
@@ -143,7 +142,7 @@ def extend_run(short_dir: Path, long_dir: Path, long_config: Config) -> bool:
         dropped = dropped_recorders(short_config, long_config)
         if dropped:
             _drop_recorders(staging, dropped)
-        events = _training_events(short_dir / EVENTS_FILE)
+        events = _training_events(short_dir)
         atomic_write_text(staging / EVENTS_FILE, "".join(json.dumps(e) + "\n" for e in events))
         append_event(staging, "extended", run=short_dir.name,
                      epochs=short_config.train.epochs)
@@ -176,9 +175,9 @@ def _drop_recorders(run_dir: Path, recorders: list[str]) -> None:
                               f"e{position['epoch']:04d}-x{position['example']:07d}")
 
 
-def _training_events(path: Path) -> list[dict[str, Any]]:
+def _training_events(run_dir: Path) -> list[dict[str, Any]]:
     """The training events of a run's ``events.jsonl`` (unreadable lines left out)."""
-    return [e for e in read_events(path.parent) if e.get("event") in TRAINING_EVENTS]
+    return [e for e in read_events(run_dir) if e.get("event") in TRAINING_EVENTS]
 
 
 def extended_epochs(events: list[dict[str, Any]]) -> int:
